@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything the template's tests and demo need, on a bare Debian 12 machine.
+# Idempotent: a second run reuses the venv (with PyTorch) and only checks what is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${FSML_VENV:-$HOME/.cache/fullstack-ml/venv}"
+TORCH_VERSION="${FSML_TORCH_VERSION:-2.13.0}"
+
+need_apt=()
+for tool in git make; do command -v "$tool" >/dev/null || need_apt+=("$tool"); done
+python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+fi
+PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
+# Torch first and pinned: a bare requirement would pull a multi-GB CUDA build.
+"$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null \
+  || "${PIP[@]}" "torch==$TORCH_VERSION"
+"${PIP[@]}" -e .
+# The generated project's own dependencies, read from a fresh default render.
+"$VENV/bin/python" scripts/project_requirements.py > "$VENV/project-requirements.txt"
+"${PIP[@]}" -r "$VENV/project-requirements.txt"
+echo "bootstrap: ready ($VENV)"

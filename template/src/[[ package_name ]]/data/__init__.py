@@ -1,0 +1,1 @@
+"""Data stages (collect, validate, split) and the shared dataset/preprocessing code."""

@@ -1,0 +1,54 @@
+"""Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from .data.dataset import load_split
+from .model.checkpoint import load_checkpoint
+from .params import load_params, write_json
+from .train import CHECKPOINT
+
+METRICS = Path("metrics/evaluate.json")
+CONFUSION = Path("reports/confusion.csv")
+
+
+@torch.no_grad()
+def predict_labels(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    outputs = [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
+    return torch.cat(outputs).numpy() if outputs else np.empty(0, dtype=np.int64)
+
+
+def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
+    per_class = f1_score(labels, predicted, labels=list(range(len(classes))), average=None, zero_division=0)
+    return {
+        "accuracy": round(float(accuracy_score(labels, predicted)), 6),
+        "f1_macro": round(float(np.mean(per_class)), 6),
+        "f1_per_class": {
+            name: round(float(value), 6) for name, value in zip(classes, per_class, strict=True)
+        },
+        "samples": int(len(labels)),
+    }
+
+
+def main() -> None:
+    params = load_params()
+    model, classes, _ = load_checkpoint(CHECKPOINT)
+    test_set = load_split(params["data"]["splits_dir"], "test", params["data"])
+    labels = test_set.labels.numpy()
+    predicted = predict_labels(model, test_set.images)
+    metrics = classification_metrics(labels, predicted, classes)
+    write_json(METRICS, metrics)
+    CONFUSION.parent.mkdir(parents=True, exist_ok=True)
+    with open(CONFUSION, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["actual", "predicted"])
+        writer.writerows((classes[a], classes[p]) for a, p in zip(labels, predicted, strict=True))
+    print(f"evaluate: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

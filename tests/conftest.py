@@ -1,0 +1,60 @@
+"""Render helpers shared by the template's tests.
+
+Every render uses the real Copier API against this checkout (`vcs_ref="HEAD"`, so uncommitted
+template edits are tested too) and runs the real post-generation hook. All renders share the
+interpreter running pytest: one venv with PyTorch and the generated project's dependencies
+(scripts/bootstrap.sh).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from copier import run_copy
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+VENV_BIN = str(Path(sys.executable).parent)
+
+
+def project_env(project: Path) -> dict[str, str]:
+    """Environment in which a render's own commands run: the shared venv first on PATH."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(project / "src")
+    env.setdefault("GIT_AUTHOR_NAME", "Template Tests")
+    env.setdefault("GIT_AUTHOR_EMAIL", "tests@example.com")
+    env.setdefault("GIT_COMMITTER_NAME", "Template Tests")
+    env.setdefault("GIT_COMMITTER_EMAIL", "tests@example.com")
+    return env
+
+
+def render(destination: Path, **answers: object) -> Path:
+    env = project_env(destination)
+    saved = os.environ.copy()
+    os.environ.update({key: env[key] for key in ("PATH", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
+                                                 "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")})
+    try:
+        run_copy(str(TEMPLATE), destination, data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return destination
+
+
+def run_in(project: Path, *command: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run a command in a render; fail the test with its output when it fails."""
+    result = subprocess.run(
+        command, cwd=project, env=project_env(project), capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        pytest.fail(f"`{' '.join(command)}` failed in {project} ({result.returncode}):\n"
+                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One render with all default answers, shared by the tests that only read it."""
+    return render(tmp_path_factory.mktemp("default") / "digit-recognizer")

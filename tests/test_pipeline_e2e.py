@@ -1,0 +1,64 @@
+"""A fresh default render runs its whole DVC pipeline on CPU, reproducibly."""
+
+import json
+import re
+
+import pytest
+import yaml
+
+from .conftest import render, run_in
+
+pytestmark = pytest.mark.e2e
+STAGE_RUN = re.compile(r"Running stage '([a-z_]+)'")
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    project = render(tmp_path_factory.mktemp("e2e") / "digit-recognizer")
+    first = run_in(project, "dvc", "repro")
+    return project, first.stdout
+
+
+def metrics(project, name):
+    return json.loads((project / "metrics" / f"{name}.json").read_text())
+
+
+def test_first_repro_runs_every_stage(reproduced):
+    _, output = reproduced
+    assert STAGE_RUN.findall(output) == [
+        "collect", "validate", "split", "train", "evaluate", "export", "quantize", "tensorrt", "benchmark",
+    ]
+
+
+def test_metrics_show_accuracy_int8_budget_and_benchmark(reproduced):
+    project, _ = reproduced
+    shown = json.loads(run_in(project, "dvc", "metrics", "show", "--json").stdout)
+    (workspace,) = (revision["data"] for revision in shown.values())  # only the workspace: no commits yet
+    evaluate = workspace["metrics/evaluate.json"]["data"]
+    quantize = workspace["metrics/quantize.json"]["data"]
+    benchmark = workspace["metrics/benchmark.json"]["data"]
+    assert evaluate["accuracy"] >= 0.95
+    assert quantize["accuracy_drop"] <= quantize["max_accuracy_drop"] == 0.01
+    assert set(benchmark["engines"]) >= {"pytorch_fp32", "onnxruntime_fp32", "onnxruntime_int8"}
+    assert benchmark["ratios"]["int8_vs_fp32_size"] < 0.5
+    assert workspace["metrics/tensorrt.json"]["data"]["status"] == "skipped: no TensorRT"
+    print("\nfigures:", json.dumps({"evaluate": evaluate["accuracy"], "quantize": quantize,
+                                    "benchmark": benchmark["engines"], "ratios": benchmark["ratios"]}))
+
+
+def test_second_repro_does_nothing(reproduced):
+    project, _ = reproduced
+    output = run_in(project, "dvc", "repro").stdout
+    assert STAGE_RUN.findall(output) == []
+    assert "Data and pipelines are up to date" in output
+
+
+def test_changing_a_param_reruns_only_the_stages_that_read_it(reproduced):
+    project, _ = reproduced
+    params_file = project / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    params["quantize"]["calibration_samples"] = 200
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    output = run_in(project, "dvc", "repro").stdout
+    assert STAGE_RUN.findall(output) == ["quantize", "tensorrt", "benchmark"]
+    assert metrics(project, "quantize")["calibration_samples"] == 200
