@@ -9,6 +9,13 @@ TORCH_VERSION="${FSML_TORCH_VERSION:-2.13.0}"
 need_apt=()
 for tool in git make; do command -v "$tool" >/dev/null || need_apt+=("$tool"); done
 python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
+# Real database servers for the backend tests (started per test session, not as services).
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgresql)
+# The web UI: Node 20.19+ (the machine's own; Debian's nodejs is only a fallback) and Debian's
+# Chromium for the browser tests (playwright-core drives it; no browser downloads).
+command -v npm >/dev/null || need_apt+=(nodejs npm)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi

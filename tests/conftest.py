@@ -43,11 +43,12 @@ def render(destination: Path, **answers: object) -> Path:
     return destination
 
 
-def run_in(project: Path, *command: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_in(
+    project: Path, *command: str, timeout: int = 900, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run a command in a render; fail the test with its output when it fails."""
-    result = subprocess.run(
-        command, cwd=project, env=project_env(project), capture_output=True, text=True, timeout=timeout
-    )
+    env = project_env(project) | (env_extra or {})
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         pytest.fail(f"`{' '.join(command)}` failed in {project} ({result.returncode}):\n"
                     f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

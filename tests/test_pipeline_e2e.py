@@ -62,3 +62,14 @@ def test_changing_a_param_reruns_only_the_stages_that_read_it(reproduced):
     output = run_in(project, "dvc", "repro").stdout
     assert STAGE_RUN.findall(output) == ["quantize", "tensorrt", "benchmark"]
     assert metrics(project, "quantize")["calibration_samples"] == 200
+
+
+def test_serving_benchmark_prints_overhead_ratio_side_by_side(reproduced):
+    project, _ = reproduced
+    output = run_in(project, "python", "-m", "digit_recognizer.serving.benchmark", "--requests", "60").stdout
+    assert re.search(r"^in-process\s+60\s", output, re.MULTILINE)
+    assert re.search(r"^gunicorn\s+60\s", output, re.MULTILINE)
+    assert "server overhead: p50 x" in output
+    report = json.loads((project / "reports" / "serve_benchmark.json").read_text())
+    assert set(report["ratios"]) == {"p50_overhead", "p99_overhead", "throughput_ratio"}
+    print("\nserve benchmark:", output.strip().splitlines()[-1])

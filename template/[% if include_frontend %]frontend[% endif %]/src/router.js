@@ -1,0 +1,11 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import PredictView from './views/PredictView.vue'
+
+export const routes = [
+  { path: '/', name: 'predict', component: PredictView },
+  { path: '/annotate', name: 'annotate', component: () => import('./views/AnnotateView.vue') },
+  { path: '/models', name: 'models', component: () => import('./views/ModelsView.vue') },
+  { path: '/guide', name: 'guide', component: () => import('./views/GuideView.vue') },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })

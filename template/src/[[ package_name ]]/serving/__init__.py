@@ -1,0 +1,75 @@
+"""Flask app factory: `create_app()` wires config, database, blueprints and the model."""
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..artifacts import verify_manifest
+from .config import config_from_env
+from .db_models import ModelVersion
+from .engines import load_engine
+from .errors import register_error_handlers
+from .extensions import db, migrate
+from .registry import LoadedModel, ModelHolder, benchmark_figures, register_version
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
+    instance = os.path.abspath(os.environ.get("INSTANCE_PATH", "instance"))
+    app = Flask(__name__, instance_path=instance)
+    app.config.update(config_from_env(instance))
+    app.config.update(overrides or {})
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+
+    from . import web
+    from .api import annotations, health, models, openapi, predict
+
+    for module in (health, predict, models, annotations, openapi, web):
+        app.register_blueprint(module.bp)
+    register_error_handlers(app)
+    from .cli import register_cli
+
+    register_cli(app)
+
+    app.extensions["model_holder"] = ModelHolder(
+        app.config["INFERENCE_ENGINE"], app.config["MODEL_CHECK_SECONDS"]
+    )
+    if load_model:
+        with app.app_context():
+            load_startup_model(app)
+    return app
+
+
+def load_startup_model(app: Flask) -> LoadedModel:
+    """Load the active version; on an empty database register MODEL_DIR first.
+
+    A missing or corrupt model raises ArtifactError, so the server refuses to start. A database
+    that is down or not migrated yet only degrades the server: it serves MODEL_DIR directly and
+    /readyz reports the database problem.
+    """
+    holder: ModelHolder = app.extensions["model_holder"]
+    model_dir = Path(app.config["MODEL_DIR"])
+    try:
+        if db.session.scalars(select(ModelVersion).limit(1)).first() is None:
+            _, manifest = verify_manifest(model_dir)
+            version = f"local-{manifest['sha256'][:12]}"
+            figures = benchmark_figures(Path(app.config["BENCHMARK_FILE"]), manifest.get("precision", ""))
+            register_version(model_dir, version, Path(app.config["MODEL_STORE"]), figures)
+        return holder.refresh()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        log.warning(
+            "database unavailable at startup (%s); serving %s directly", error.__class__.__name__, model_dir
+        )
+        engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
+        holder.current = LoadedModel(None, f"local-{engine.manifest['sha256'][:12]}", engine)
+        return holder.current

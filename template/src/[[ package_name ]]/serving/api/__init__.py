@@ -1,0 +1,10 @@
+"""Blueprints, one per area: health, predict, models, annotations, openapi."""
+
+from flask import current_app
+
+from ..registry import LoadedModel, ModelHolder
+
+
+def current_model() -> LoadedModel:
+    holder: ModelHolder = current_app.extensions["model_holder"]
+    return holder.refresh()

@@ -1,0 +1,41 @@
+"""POST /api/predict: one image in, class + probabilities + model version + latency out."""
+
+import time
+
+import numpy as np
+from flask import Blueprint, current_app, jsonify, request
+from prometheus_client import Counter, Histogram
+
+from ...data.preprocessing import preprocess
+from ..images import BadImage, decode_image
+from . import current_model
+
+bp = Blueprint("predict", __name__, url_prefix="/api")
+PREDICTIONS = Counter("predictions_total", "Predictions served", ["model_version"])
+INFERENCE_SECONDS = Histogram("inference_seconds", "Preprocessing + inference time per request")
+
+
+@bp.post("/predict")
+def predict():
+    upload = request.files.get("image")
+    if upload is None:
+        raise BadImage("send the image as multipart/form-data in a field named 'image'")
+    image = decode_image(upload.read(), current_app.config["MAX_IMAGE_PIXELS"])
+    model = current_model()
+    start = time.perf_counter()
+    batch = preprocess(image, model.preprocess)[np.newaxis]
+    probabilities = model.probabilities(batch)[0]
+    latency = time.perf_counter() - start
+    INFERENCE_SECONDS.observe(latency)
+    PREDICTIONS.labels(model.version).inc()
+    best = int(probabilities.argmax())
+    return jsonify(
+        label=model.classes[best],
+        confidence=round(float(probabilities[best]), 6),
+        probabilities={
+            name: round(float(p), 6) for name, p in zip(model.classes, probabilities, strict=True)
+        },
+        model_version=model.version,
+        engine=model.engine.name,
+        latency_ms=round(latency * 1000, 3),
+    )
