@@ -1,0 +1,113 @@
+"""Release artifacts for a version tag: the verified model files, SHA256SUMS and a model card.
+
+    python -m <package>.release --version v1.2.0     ->  dist/release/v1.2.0/
+
+Every file is checked against its manifest first, so a tampered or half-written model is never
+released. The release workflow attaches the folder's files to the GitHub Release.
+"""
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .artifacts import ArtifactError, sha256_file, verify_manifest
+from .params import load_params
+
+VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
+MODEL_DIRS = {
+    "fp32": Path("models/onnx"),
+    "int8": Path("models/int8"),
+    "tensorrt-fp16": Path("models/tensorrt/fp16"),
+    "tensorrt-int8": Path("models/tensorrt/int8"),
+}
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def model_card(version: str, files: dict[str, Path], manifest: dict) -> str:
+    evaluate = read_json(Path("metrics/evaluate.json"))
+    quantize = read_json(Path("metrics/quantize.json"))
+    engines = read_json(Path("metrics/benchmark.json")).get("engines", {})
+    tensorrt = read_json(Path("metrics/tensorrt.json")).get("status", "not run")
+    params = load_params()
+    lines = [
+        f"# Model card — {version}",
+        "",
+        f"Released {datetime.now(UTC):%Y-%m-%d}. Classes: {', '.join(manifest.get('classes', []))}.",
+        f"Input: {manifest.get('preprocess', {})}.",
+        "",
+        "## Evaluation (held-out test split)",
+        f"- accuracy: {evaluate.get('accuracy')}",
+        f"- macro F1: {evaluate.get('f1_macro')}",
+        f"- INT8 accuracy: {quantize.get('int8_accuracy')} (drop {quantize.get('accuracy_drop')})",
+        f"- TensorRT: {tensorrt}",
+        "",
+        "## Latency and size (benchmark stage, CI machine)",
+        "| engine | p50 ms | p99 ms | img/s | size bytes |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {e.get('latency_p50_ms')} | {e.get('latency_p99_ms')} | "
+            f"{e.get('throughput_ips')} | {e.get('size_bytes')} |"
+            for name, e in engines.items()
+        ),
+        "",
+        "## Training parameters",
+        "```json",
+        json.dumps(params.get("train", {}), indent=2, sort_keys=True),
+        "```",
+        "",
+        "## Files",
+        *(f"- `{path.name}` ({kind})" for kind, path in files.items()),
+        "",
+        "## Intended use and limits",
+        "Trained on this repository's versioned dataset (`dvc.lock` pins the exact data). Check the",
+        "evaluation above on your own data before relying on it; inputs unlike the training images",
+        "(other sizes, colours or content) are out of scope.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_release(version: str, out_root: Path = Path("dist/release")) -> Path:
+    if not VERSION.match(version):
+        raise ValueError(f"version {version!r} must look like v1.2.3")
+    out = out_root / version
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    files, first_manifest = {}, None
+    for kind, directory in MODEL_DIRS.items():
+        if not (directory / "manifest.json").exists():
+            if kind in ("fp32", "int8"):
+                raise ArtifactError(f"{directory} has no manifest.json: run `dvc repro` or `dvc pull`")
+            continue  # no TensorRT engines on this machine
+        model_path, manifest = verify_manifest(directory)
+        first_manifest = first_manifest or manifest
+        target = out / f"model-{version}-{kind}{model_path.suffix}"
+        shutil.copyfile(model_path, target)
+        files[kind] = target
+    (out / "MODEL_CARD.md").write_text(model_card(version, files, first_manifest or {}))
+    sums = [f"{sha256_file(path)}  {path.name}" for path in sorted(out.iterdir())]
+    (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Collect release artifacts for a version tag.")
+    parser.add_argument("--version", required=True, help="the git tag, e.g. v1.2.0")
+    args = parser.parse_args(argv)
+    try:
+        out = build_release(args.version)
+    except (ValueError, ArtifactError) as error:
+        sys.exit(f"release: {error}")
+    for path in sorted(out.iterdir()):
+        print(f"{path}  {path.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()

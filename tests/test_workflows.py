@@ -1,0 +1,142 @@
+"""The generated GitHub Actions: static checks on several renders (zizmor, the workflow JSON
+schema, shellcheck), then real act runs on a render: `ci` on push, and `train` + its model-review
+job on a labelled pull request. Remote actions are replaced by the stand-ins in tests/act/, and
+GitHub's comment API by tests/github_standin.py."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import TEMPLATE, project_env, render, run_in
+from .github_standin import GitHubStandIn
+
+STANDINS = TEMPLATE / "tests" / "act"
+USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
+REPOSITORY = "acme/digit-recognizer"
+TOKEN = "standin-token"
+
+STATIC_RENDERS = {
+    "defaults": {},
+    "s3-no-frontend": {"dvc_remote": "s3", "dvc_remote_url": "s3://bucket/dvc", "include_frontend": False},
+    "ssh-postgresql": {"dvc_remote": "ssh", "dvc_remote_url": "ssh://user@host/srv/dvc", "database": "postgresql"},
+}
+
+
+def workflows(project: Path) -> list[Path]:
+    return sorted((project / ".github" / "workflows").glob("*.yml"))
+
+
+@pytest.mark.parametrize("answers", STATIC_RENDERS.values(), ids=STATIC_RENDERS.keys())
+def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
+    project = render(tmp_path / "project", **answers)
+    files = workflows(project)
+    assert {f.name for f in files} == {"ci.yml", "train.yml", "release.yml", "deploy.yml"}
+    zizmor = run_in(project, "zizmor", "--offline", "--no-progress", *map(str, files))
+    assert "No findings" in zizmor.stdout
+    run_in(project, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, files))
+    for path in files:
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["permissions"] in ({}, {"contents": "read"}), f"{path.name}: read-only at the top"
+        for name, job in workflow["jobs"].items():
+            assert job.get("timeout-minutes"), f"{path.name}/{name} has a timeout"
+            for index, step in enumerate(job["steps"]):
+                if step.get("uses", "").startswith("actions/checkout"):
+                    assert step["with"]["persist-credentials"] is False
+                if "run" not in step:
+                    continue
+                assert "${{" not in step["run"], f"{path.name}/{name}: expressions go through env, not run"
+                script = tmp_path / f"{path.stem}-{name}-{index}.sh"
+                script.write_text("#!/usr/bin/env bash\n" + step["run"])
+                run_in(project, "shellcheck", "--shell=bash", str(script))
+    for uses, sha in USES.findall("".join(f.read_text() for f in files)):
+        assert re.search(rf"{re.escape(uses)}@{sha} # v\d", "".join(f.read_text() for f in files)), uses
+
+
+@pytest.fixture(scope="module")
+def act_project(tmp_path_factory):
+    """A render with a trained baseline on main, pushed to a bare 'origin', and a PR branch that
+    changes a parameter."""
+    root = tmp_path_factory.mktemp("act")
+    project = render(root / "digit-recognizer")
+    origin = root / "origin.git"
+    run_in(project, "dvc", "repro", "--quiet")
+    run_in(project, "git", "add", "-A")
+    run_in(project, "git", "commit", "-qm", "Baseline model")
+    run_in(root, "git", "init", "-q", "--bare", str(origin))
+    run_in(project, "git", "remote", "add", "origin", str(origin))
+    run_in(project, "git", "push", "-q", "-u", "origin", "main")
+    return project, origin
+
+
+def act(project: Path, origin: Path, event: str, workflow: str, artifacts: Path, *extra: str, event_file=None):
+    text = (project / ".github" / "workflows" / workflow).read_text()
+    command = ["act", event, "-W", f".github/workflows/{workflow}", "--env", f"STANDIN_REPO={origin}",
+               "--env", f"STANDIN_ARTIFACTS={artifacts}", "--env", f"GITHUB_REPOSITORY={REPOSITORY}"]
+    labels = {"ubuntu-latest"} | set(json.loads(re.search(r"runs-on: (\[.*\])", (
+        project / ".github" / "workflows" / "train.yml").read_text()).group(1)))
+    for label in sorted(labels):
+        command += ["-P", f"{label}=-self-hosted"]  # GPU labels map to this machine: the CPU path
+    for uses, sha in sorted(set(USES.findall(text))):
+        standin = STANDINS / uses.split("/")[1]
+        assert standin.is_dir(), f"no stand-in for {uses}"
+        command += ["--local-repository", f"{uses}@{sha}={standin}"]
+    if event_file:
+        command += ["-e", str(event_file)]
+    result = subprocess.run([*command, *extra], cwd=project, env=project_env(project),
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, tmp_path):
+    project, origin = act_project
+    output = act(project, origin, "push", "ci.yml", tmp_path / "artifacts")
+    assert re.search(r"\[ci/test\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[ci/frontend\s*\] 🏁  Job succeeded", output)
+    for step in ("Lint", "Tests", "Validate data", "Unit tests"):
+        assert f"Success - Main {step}" in output
+
+
+def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_path):
+    project, origin = act_project
+    base = run_in(project, "git", "rev-parse", "main").stdout.strip()
+    run_in(project, "git", "checkout", "-q", "-b", "more-epochs")
+    params = project / "params.yaml"
+    params.write_text(re.sub(r"(?m)^  epochs: \d+", "  epochs: 6", params.read_text()))
+    run_in(project, "git", "commit", "-qam", "Train for 6 epochs")
+    run_in(project, "git", "push", "-q", "origin", "more-epochs")
+    head = run_in(project, "git", "rev-parse", "HEAD").stdout.strip()
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({
+        "action": "labeled", "number": 7,
+        "pull_request": {
+            "number": 7, "labels": [{"name": "train"}],
+            "head": {"ref": "more-epochs", "sha": head, "repo": {"full_name": REPOSITORY}},
+            "base": {"ref": "main", "sha": base, "repo": {"full_name": REPOSITORY}},
+        },
+        "repository": {"full_name": REPOSITORY},
+    }))
+    artifacts = tmp_path / "artifacts"
+    with GitHubStandIn(TOKEN) as github:
+        github.comments += [
+            {"id": 1, "repo": REPOSITORY, "issue": 7, "body": "Looks good to me"},
+            {"id": 2, "repo": REPOSITORY, "issue": 7, "body": "<!-- model-review -->\nan earlier run"},
+        ]
+        output = act(project, origin, "pull_request", "train.yml", artifacts, "--env",
+                     f"GITHUB_API_URL={github.url}", "--secret", f"GITHUB_TOKEN={TOKEN}", event_file=event)
+    assert re.search(r"\[train/train\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[train/review\s*\] 🏁  Job succeeded", output)
+    assert "model review comment updated on acme/digit-recognizer#7" in output
+    assert re.search(r"Running stage 'train'", output) and "Running stage 'benchmark'" in output
+    report = (artifacts / "model-review" / "reports" / "model-review.md").read_text()
+    assert report.startswith("<!-- model-review -->")
+    assert re.search(r"\| \*\*accuracy\*\* \| 0\.\d+ \| 0\.\d+ \| [+-]", report), "accuracy base vs PR"
+    assert re.search(r"\| \*\*INT8 latency p50 \(ms\)\*\* \| [\d.]+ \| [\d.]+ \|", report)
+    assert "| `train.epochs` | 15 | 6 |" in report
+    assert "Confusion matrix" in report
+    assert [c["body"] for c in github.comments] == ["Looks good to me", report], "one review comment, updated"
+    assert ("POST", f"/repos/{REPOSITORY}/issues/7/comments") not in github.requests
