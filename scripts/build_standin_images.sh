@@ -51,8 +51,9 @@ done
 if ! have node:20-bookworm-slim; then
   # The machine's own Node 20 (Debian's is too old for Vite) with its npm.
   mkdir -p "$work/node"
-  tar -c -P /usr/bin/node /usr/lib/node_modules $(ls /usr/bin/npm /usr/bin/npx /usr/bin/corepack 2>/dev/null) \
-    | tar -x -P --transform "s,^/,$work/node/,"
+  node_files=(/usr/bin/node /usr/lib/node_modules)
+  for link in /usr/bin/npm /usr/bin/npx /usr/bin/corepack; do [ -e "$link" ] && node_files+=("$link"); done
+  tar -c -P "${node_files[@]}" | tar -x -P --transform "s,^/,$work/node/,"
   docker build -q -t node:20-bookworm-slim -f - "$work" <<'DOCKERFILE'
 FROM local/debian:bookworm
 COPY ca-certificates.crt /usr/local/share/ca-certificates/host-ca.crt

@@ -16,4 +16,17 @@ cd "$DEST"
 make repro
 make test
 dvc metrics show
-echo "demo: project in $DEST — see its README.md for the next steps"
+make frontend
+make bench-serve
+
+# Serve it (gunicorn, web UI at /) and ask for one prediction over HTTP.
+export GUNICORN_BIND=127.0.0.1:8765
+make serve > serve.log 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 60); do curl -fs http://127.0.0.1:8765/readyz >/dev/null && break; sleep 1; done
+sample="$(find data/raw/7 -name '*.png' | head -n 1)"
+echo "demo: POST /api/predict with $sample"
+curl -fsS -F "image=@$sample" http://127.0.0.1:8765/api/predict
+echo
+echo "demo: project in $DEST — see its README.md for the next steps (make serve, then http://localhost:8000/)"

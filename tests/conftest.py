@@ -33,10 +33,22 @@ def project_env(project: Path) -> dict[str, str]:
 def render(destination: Path, **answers: object) -> Path:
     env = project_env(destination)
     saved = os.environ.copy()
-    os.environ.update({key: env[key] for key in ("PATH", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-                                                 "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")})
+    os.environ.update(
+        {
+            key: env[key]
+            for key in (
+                "PATH",
+                "GIT_AUTHOR_NAME",
+                "GIT_AUTHOR_EMAIL",
+                "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL",
+            )
+        }
+    )
     try:
-        run_copy(str(TEMPLATE), destination, data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+        run_copy(
+            str(TEMPLATE), destination, data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -50,8 +62,10 @@ def run_in(
     env = project_env(project) | (env_extra or {})
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
-        pytest.fail(f"`{' '.join(command)}` failed in {project} ({result.returncode}):\n"
-                    f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        pytest.fail(
+            f"`{' '.join(command)}` failed in {project} ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result
 
 

@@ -36,20 +36,40 @@ class MariaDB:
 
     def start(self) -> str:
         subprocess.run(
-            ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, capture_output=True,
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
         )
         self.process = subprocess.Popen(
-            ["mariadbd", "--no-defaults", "--user=root", f"--datadir={self.datadir}", "--bind-address=127.0.0.1",
-             f"--port={self.port}", f"--socket={self.socket}", "--skip-log-bin"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "mariadbd",
+                "--no-defaults",
+                "--user=root",
+                f"--datadir={self.datadir}",
+                "--bind-address=127.0.0.1",
+                f"--port={self.port}",
+                f"--socket={self.socket}",
+                "--skip-log-bin",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot"]
-        wait_until(lambda: subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode == 0,
-                   "MariaDB")
-        setup = ("CREATE DATABASE test; CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';"
-                 "GRANT ALL ON test.* TO 'app'@'127.0.0.1';")
+        wait_until(
+            lambda: subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode == 0,
+            "MariaDB",
+        )
+        setup = (
+            "CREATE DATABASE test; CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';"
+            "GRANT ALL ON test.* TO 'app'@'127.0.0.1';"
+        )
         subprocess.run([*client, "-e", setup], check=True, capture_output=True)
         return f"mysql+pymysql://app:app-password@127.0.0.1:{self.port}/test"
 
@@ -82,10 +102,20 @@ class PostgreSQL:
         if os.geteuid() == 0:
             shutil.chown(self.datadir, "postgres", "postgres")
         self._as_postgres(str(self.bin / "initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust")
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.datadir / "log"),
-                          "-o", f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1", "-w", "start")
-        self._as_postgres("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c",
-                          "CREATE DATABASE test")
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.datadir / "log"),
+            "-o",
+            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1",
+            "-w",
+            "start",
+        )
+        self._as_postgres(
+            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", "CREATE DATABASE test"
+        )
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/test"
 
     def stop(self) -> None:

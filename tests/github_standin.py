@@ -53,8 +53,12 @@ class GitHubStandIn:
                     return self.reply(200, found)
                 if (match := LIST_OR_CREATE.match(path)) and method == "POST":
                     repo, issue = match.groups()
-                    comment = {"id": len(standin.comments) + 1, "repo": repo, "issue": int(issue),
-                               "body": body["body"]}
+                    comment = {
+                        "id": len(standin.comments) + 1,
+                        "repo": repo,
+                        "issue": int(issue),
+                        "body": body["body"],
+                    }
                     standin.comments.append(comment)
                     return self.reply(201, comment)
                 if (match := UPDATE.match(path)) and method == "PATCH":

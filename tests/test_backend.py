@@ -33,6 +33,16 @@ def database_urls():
 
 @pytest.mark.parametrize("database", ["sqlite", "mariadb", "postgresql"])
 def test_backend_tests_pass_on_each_database(default_project, database_urls, database):
-    result = run_in(default_project, "python", "-m", "pytest", "tests/serving", "-q", "-p", "no:cacheprovider",
-                    env_extra={"TEST_DATABASE_URL": database_urls[database]})
-    assert " passed" in result.stdout and "failed" not in result.stdout
+    result = run_in(
+        default_project,
+        "python",
+        "-m",
+        "pytest",
+        "tests/serving",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        env_extra={"TEST_DATABASE_URL": database_urls[database]},
+    )
+    assert " passed" in result.stdout
+    assert "failed" not in result.stdout

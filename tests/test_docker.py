@@ -10,7 +10,6 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -32,37 +31,64 @@ def docker_engine():
     """The machine's Docker engine; dockerd is started here when it is not running."""
     if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         log = open("/tmp/fullstack-ml-dockerd.log", "ab")  # noqa: SIM115 (lives as long as dockerd)
-        subprocess.Popen(["dockerd", "--storage-driver=overlay2"], stdout=log, stderr=log, start_new_session=True)
+        subprocess.Popen(
+            ["dockerd", "--storage-driver=overlay2"], stdout=log, stderr=log, start_new_session=True
+        )
         for _ in range(60):
             if subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
                 break
             time.sleep(1)
         else:
             pytest.fail("dockerd did not start; see /tmp/fullstack-ml-dockerd.log")
-    subprocess.run(["bash", str(TEMPLATE / "scripts" / "build_standin_images.sh")], check=True,
-                   capture_output=True, timeout=1200)
+    subprocess.run(
+        ["bash", str(TEMPLATE / "scripts" / "build_standin_images.sh")],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
 
 
-@pytest.mark.parametrize("answers", [{}, {"database": "postgresql", "include_frontend": False},
-                                     {"database": "mariadb"}, {"database": "mysql"}],
-                         ids=["sqlite", "postgresql-no-frontend", "mariadb", "mysql"])
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"database": "postgresql", "include_frontend": False},
+        {"database": "mariadb"},
+        {"database": "mysql"},
+    ],
+    ids=["sqlite", "postgresql-no-frontend", "mariadb", "mysql"],
+)
 def test_dockerfiles_pass_hadolint_and_compose_file_is_valid(tmp_path, answers, docker_engine):
     project = render(tmp_path / "project", **answers)
     dockerfiles = sorted(p.name for p in (project / "docker").glob("*.Dockerfile"))
     expected = ["backend.Dockerfile", "train.Dockerfile"]
-    assert dockerfiles == sorted(expected + (["frontend.Dockerfile"] if answers.get("include_frontend", True) else []))
+    assert dockerfiles == sorted(
+        expected + (["frontend.Dockerfile"] if answers.get("include_frontend", True) else [])
+    )
     run_in(project, "make", "docker-lint")
     # The config really enforces HEALTHCHECK: a Dockerfile without one fails.
     (project / "docker" / "nohealth.Dockerfile").write_text("FROM python:3.11-slim-bookworm\nUSER 1000\n")
-    missing = subprocess.run(["hadolint", "docker/nohealth.Dockerfile"], cwd=project, capture_output=True,
-                             text=True, env=project_env(project))
-    assert missing.returncode != 0 and "DL3057" in missing.stdout
-    config = run_in(project, "docker-compose", "config", env_extra={"DB_PASSWORD": "pw", "DB_ROOT_PASSWORD": "pw"})
+    missing = subprocess.run(
+        ["hadolint", "docker/nohealth.Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=project_env(project),
+    )
+    assert missing.returncode != 0
+    assert "DL3057" in missing.stdout
+    config = run_in(
+        project, "docker-compose", "config", env_extra={"DB_PASSWORD": "pw", "DB_ROOT_PASSWORD": "pw"}
+    )
     if answers.get("database", "sqlite") != "sqlite":
-        assert "condition: service_healthy" in config.stdout and "healthcheck:" in config.stdout
-    without_secret = subprocess.run(["docker-compose", "config", "-q"], cwd=project, capture_output=True, text=True)
+        assert "condition: service_healthy" in config.stdout
+        assert "healthcheck:" in config.stdout
+    without_secret = subprocess.run(
+        ["docker-compose", "config", "-q"], cwd=project, capture_output=True, text=True
+    )
     if answers.get("database", "sqlite") != "sqlite":
-        assert without_secret.returncode != 0 and "DB_PASSWORD" in without_secret.stderr, "no default password"
+        assert without_secret.returncode != 0, "no default database password"
+        assert "DB_PASSWORD" in without_secret.stderr
 
 
 def free_port() -> int:
@@ -86,8 +112,14 @@ def wait_healthy(container: str, timeout: float = 120) -> None:
 
 def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -115,19 +147,34 @@ def test_images_build_run_non_root_and_serve_a_prediction_through_the_frontend(b
     sizes = {}
     for part, image in images.items():
         started = time.monotonic()
-        docker("build", "-q", "-f", str(project / "docker" / f"{part}.Dockerfile"), "-t", image, str(project),
-               timeout=1200)
+        docker(
+            "build",
+            "-q",
+            "-f",
+            str(project / "docker" / f"{part}.Dockerfile"),
+            "-t",
+            image,
+            str(project),
+            timeout=1200,
+        )
         info = json.loads(docker("image", "inspect", image).stdout)[0]
         sizes[part] = (info["Size"] / 1e6, time.monotonic() - started)
         assert info["Config"]["User"] not in ("", "0", "root", "0:0"), f"{part} runs as non-root"
         assert info["Config"]["Healthcheck"]["Test"][0] == "CMD", f"{part} has an exec-form HEALTHCHECK"
-        assert isinstance(info["Config"]["Cmd"], list) and info["Config"]["Cmd"][0] in ("gunicorn", "nginx")
+        assert isinstance(info["Config"]["Cmd"], list)
+        assert info["Config"]["Cmd"][0] in ("gunicorn", "nginx")
     assert sizes["backend"][0] < 500, f"backend image is {sizes['backend'][0]:.0f} MB"
-    no_torch = docker("run", "--rm", "--entrypoint", "python", images["backend"], "-c", "import torch", check=False)
+    no_torch = docker(
+        "run", "--rm", "--entrypoint", "python", images["backend"], "-c", "import torch", check=False
+    )
     assert "No module named 'torch'" in no_torch.stderr, "the serving image has no PyTorch"
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "docker-images.txt").write_text("".join(
-        f"{part}: {size:.1f} MB (built in {seconds:.1f} s on stand-in bases)\n" for part, (size, seconds) in sizes.items()))
+    (ARTIFACTS / "docker-images.txt").write_text(
+        "".join(
+            f"{part}: {size:.1f} MB (built in {seconds:.1f} s on stand-in bases)\n"
+            for part, (size, seconds) in sizes.items()
+        )
+    )
     print(f"image sizes: {sizes}")
 
     port = free_port()
@@ -142,14 +189,20 @@ def test_images_build_run_non_root_and_serve_a_prediction_through_the_frontend(b
         status, body = post_image(f"http://127.0.0.1:{port}/api/predict", digit)
         assert status == 200, body
         prediction = json.loads(body)
-        assert prediction["label"] == "7" and prediction["model_version"].startswith("local-")
+        assert prediction["label"] == "7"
+        assert prediction["model_version"].startswith("local-")
         status, body = post_image(f"http://127.0.0.1:{port}/api/predict", b"not an image")
-        assert 400 <= status < 500 and "error" in json.loads(body)
+        assert 400 <= status < 500
+        assert "error" in json.loads(body)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/models", timeout=10) as page:
             assert b'<div id="app">' in page.read(), "Vue routes are served by nginx"
         docker("stop", f"{name}_backend_1")
         status, _ = post_image(f"http://127.0.0.1:{port}/api/predict", digit)
         assert status in (502, 504), "the UI stays up and reports the backend as down"
     finally:
-        subprocess.run([*compose, "down", "--volumes", "--timeout", "5"], cwd=project, capture_output=True,
-                       env=project_env(project) | env)
+        subprocess.run(
+            [*compose, "down", "--volumes", "--timeout", "5"],
+            cwd=project,
+            capture_output=True,
+            env=project_env(project) | env,
+        )

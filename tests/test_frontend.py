@@ -2,7 +2,6 @@
 (Debian's Chromium via playwright-core) against the render's real Flask backend."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -23,14 +22,24 @@ def test_npm_ci_build_and_unit_tests_pass(web_project):
     build = run_in(frontend, "npm", "run", "build")
     assert (frontend / "dist" / "index.html").is_file(), build.stdout
     unit = run_in(frontend, "npm", "test")
-    assert " passed" in unit.stdout and "failed" not in unit.stdout
+    assert " passed" in unit.stdout
+    assert "failed" not in unit.stdout
 
 
 def test_browser_predicts_and_labels_two_images_seen_by_the_backend(web_project):
     assert (web_project / "frontend" / "dist" / "index.html").is_file(), "needs the build test first"
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    result = run_in(web_project, "python", "-m", "pytest", "-m", "e2e", "-p", "no:cacheprovider",
-                    env_extra={"E2E_ARTIFACTS": str(ARTIFACTS)})
+    result = run_in(
+        web_project,
+        "python",
+        "-m",
+        "pytest",
+        "-m",
+        "e2e",
+        "-p",
+        "no:cacheprovider",
+        env_extra={"E2E_ARTIFACTS": str(ARTIFACTS)},
+    )
     assert "1 passed" in result.stdout
     shots = {path.name: path.stat().st_size for path in ARTIFACTS.glob("*.png")}
     assert set(shots) == {"predict.png", "predict-error.png", "annotate.png", "models.png", "guide.png"}

@@ -26,7 +26,15 @@ def metrics(project, name):
 def test_first_repro_runs_every_stage(reproduced):
     _, output = reproduced
     assert STAGE_RUN.findall(output) == [
-        "collect", "validate", "split", "train", "evaluate", "export", "quantize", "tensorrt", "benchmark",
+        "collect",
+        "validate",
+        "split",
+        "train",
+        "evaluate",
+        "export",
+        "quantize",
+        "tensorrt",
+        "benchmark",
     ]
 
 
@@ -42,8 +50,17 @@ def test_metrics_show_accuracy_int8_budget_and_benchmark(reproduced):
     assert set(benchmark["engines"]) >= {"pytorch_fp32", "onnxruntime_fp32", "onnxruntime_int8"}
     assert benchmark["ratios"]["int8_vs_fp32_size"] < 0.5
     assert workspace["metrics/tensorrt.json"]["data"]["status"] == "skipped: no TensorRT"
-    print("\nfigures:", json.dumps({"evaluate": evaluate["accuracy"], "quantize": quantize,
-                                    "benchmark": benchmark["engines"], "ratios": benchmark["ratios"]}))
+    print(
+        "\nfigures:",
+        json.dumps(
+            {
+                "evaluate": evaluate["accuracy"],
+                "quantize": quantize,
+                "benchmark": benchmark["engines"],
+                "ratios": benchmark["ratios"],
+            }
+        ),
+    )
 
 
 def test_second_repro_does_nothing(reproduced):

@@ -76,7 +76,9 @@ def test_no_unrendered_template_syntax_is_left(default_project):
     leftovers = [
         path.relative_to(default_project)
         for path in default_project.rglob("*")
-        if path.is_file() and ".git" not in path.parts and re.search(r"\[\[ | \]\]|\[% | %\]", path.read_text(errors="ignore"))
+        if path.is_file()
+        and ".git" not in path.parts
+        and re.search(r"\[\[ | \]\]|\[% | %\]", path.read_text(errors="ignore"))
     ]
     assert leftovers == []
     assert not list(default_project.rglob("*.jinja"))

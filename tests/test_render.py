@@ -73,11 +73,21 @@ def test_render_passes_its_own_lint(rendered):
 def test_render_passes_its_own_tests(rendered):
     project, _ = rendered
     result = run_in(project, "make", "test")
-    assert " passed" in result.stdout and " failed" not in result.stdout
+    assert " passed" in result.stdout
+    assert " failed" not in result.stdout
 
 
 def test_dvc_pipeline_definition_is_valid(rendered):
     project, _ = rendered
     stages = run_in(project, "dvc", "stage", "list", "--name-only").stdout.split()
-    assert stages == ["collect", "validate", "split", "train", "evaluate", "export", "quantize", "tensorrt",
-                      "benchmark"]
+    assert stages == [
+        "collect",
+        "validate",
+        "split",
+        "train",
+        "evaluate",
+        "export",
+        "quantize",
+        "tensorrt",
+        "benchmark",
+    ]

@@ -22,7 +22,11 @@ TOKEN = "standin-token"
 STATIC_RENDERS = {
     "defaults": {},
     "s3-no-frontend": {"dvc_remote": "s3", "dvc_remote_url": "s3://bucket/dvc", "include_frontend": False},
-    "ssh-postgresql": {"dvc_remote": "ssh", "dvc_remote_url": "ssh://user@host/srv/dvc", "database": "postgresql"},
+    "ssh-postgresql": {
+        "dvc_remote": "ssh",
+        "dvc_remote_url": "ssh://user@host/srv/dvc",
+        "database": "postgresql",
+    },
 }
 
 
@@ -72,12 +76,29 @@ def act_project(tmp_path_factory):
     return project, origin
 
 
-def act(project: Path, origin: Path, event: str, workflow: str, artifacts: Path, *extra: str, event_file=None):
+def act(
+    project: Path, origin: Path, event: str, workflow: str, artifacts: Path, *extra: str, event_file=None
+):
     text = (project / ".github" / "workflows" / workflow).read_text()
-    command = ["act", event, "-W", f".github/workflows/{workflow}", "--env", f"STANDIN_REPO={origin}",
-               "--env", f"STANDIN_ARTIFACTS={artifacts}", "--env", f"GITHUB_REPOSITORY={REPOSITORY}"]
-    labels = {"ubuntu-latest"} | set(json.loads(re.search(r"runs-on: (\[.*\])", (
-        project / ".github" / "workflows" / "train.yml").read_text()).group(1)))
+    command = [
+        "act",
+        event,
+        "-W",
+        f".github/workflows/{workflow}",
+        "--env",
+        f"STANDIN_REPO={origin}",
+        "--env",
+        f"STANDIN_ARTIFACTS={artifacts}",
+        "--env",
+        f"GITHUB_REPOSITORY={REPOSITORY}",
+    ]
+    labels = {"ubuntu-latest"} | set(
+        json.loads(
+            re.search(
+                r"runs-on: (\[.*\])", (project / ".github" / "workflows" / "train.yml").read_text()
+            ).group(1)
+        )
+    )
     for label in sorted(labels):
         command += ["-P", f"{label}=-self-hosted"]  # GPU labels map to this machine: the CPU path
     for uses, sha in sorted(set(USES.findall(text))):
@@ -86,8 +107,9 @@ def act(project: Path, origin: Path, event: str, workflow: str, artifacts: Path,
         command += ["--local-repository", f"{uses}@{sha}={standin}"]
     if event_file:
         command += ["-e", str(event_file)]
-    result = subprocess.run([*command, *extra], cwd=project, env=project_env(project),
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [*command, *extra], cwd=project, env=project_env(project), capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     return result.stdout
 
@@ -111,27 +133,44 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
     run_in(project, "git", "push", "-q", "origin", "more-epochs")
     head = run_in(project, "git", "rev-parse", "HEAD").stdout.strip()
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({
-        "action": "labeled", "number": 7,
-        "pull_request": {
-            "number": 7, "labels": [{"name": "train"}],
-            "head": {"ref": "more-epochs", "sha": head, "repo": {"full_name": REPOSITORY}},
-            "base": {"ref": "main", "sha": base, "repo": {"full_name": REPOSITORY}},
-        },
-        "repository": {"full_name": REPOSITORY},
-    }))
+    event.write_text(
+        json.dumps(
+            {
+                "action": "labeled",
+                "number": 7,
+                "pull_request": {
+                    "number": 7,
+                    "labels": [{"name": "train"}],
+                    "head": {"ref": "more-epochs", "sha": head, "repo": {"full_name": REPOSITORY}},
+                    "base": {"ref": "main", "sha": base, "repo": {"full_name": REPOSITORY}},
+                },
+                "repository": {"full_name": REPOSITORY},
+            }
+        )
+    )
     artifacts = tmp_path / "artifacts"
     with GitHubStandIn(TOKEN) as github:
         github.comments += [
             {"id": 1, "repo": REPOSITORY, "issue": 7, "body": "Looks good to me"},
             {"id": 2, "repo": REPOSITORY, "issue": 7, "body": "<!-- model-review -->\nan earlier run"},
         ]
-        output = act(project, origin, "pull_request", "train.yml", artifacts, "--env",
-                     f"GITHUB_API_URL={github.url}", "--secret", f"GITHUB_TOKEN={TOKEN}", event_file=event)
+        output = act(
+            project,
+            origin,
+            "pull_request",
+            "train.yml",
+            artifacts,
+            "--env",
+            f"GITHUB_API_URL={github.url}",
+            "--secret",
+            f"GITHUB_TOKEN={TOKEN}",
+            event_file=event,
+        )
     assert re.search(r"\[train/train\s*\] 🏁  Job succeeded", output)
     assert re.search(r"\[train/review\s*\] 🏁  Job succeeded", output)
     assert "model review comment updated on acme/digit-recognizer#7" in output
-    assert re.search(r"Running stage 'train'", output) and "Running stage 'benchmark'" in output
+    assert re.search(r"Running stage 'train'", output)
+    assert "Running stage 'benchmark'" in output
     report = (artifacts / "model-review" / "reports" / "model-review.md").read_text()
     assert report.startswith("<!-- model-review -->")
     assert re.search(r"\| \*\*accuracy\*\* \| 0\.\d+ \| 0\.\d+ \| [+-]", report), "accuracy base vs PR"

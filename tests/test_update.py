@@ -1,0 +1,146 @@
+"""`copier update` from the previous release to this checkout keeps a user's work: a project
+rendered at the previous tag, with the user's own code, params, pipeline stage and Makefile
+target, is updated with no conflicts left, its tests pass, and the pre-commit hook blocks
+commits that still hold conflict markers or .rej files."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_copy, run_update
+
+from .conftest import TEMPLATE, project_env, run_in
+
+pytestmark = pytest.mark.e2e
+RELEASE = re.compile(r"^## (v\d+\.\d+\.\d+) — \S+ \(commit ([0-9a-f]{7,40})\)", re.MULTILINE)
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=project_env(cwd)
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def versioned_template(tmp_path_factory) -> tuple[Path, str, str]:
+    """A clone of this template with the previous release tagged (from CHANGELOG.md, so the test
+    does not depend on tags being fetched) and this checkout, uncommitted edits included, tagged
+    as the next version."""
+    previous, commit = RELEASE.search((TEMPLATE / "CHANGELOG.md").read_text()).groups()
+    current = re.search(r"^## (v\d+\.\d+\.\d+)", (TEMPLATE / "CHANGELOG.md").read_text(), re.MULTILINE)[1]
+    clone = tmp_path_factory.mktemp("template") / "fullstack-ml"
+    git(TEMPLATE.parent, "clone", "--quiet", "--no-tags", str(TEMPLATE), str(clone))
+    assert git(clone, "cat-file", "-t", commit).strip() == "commit", (
+        f"{previous} ({commit}) is in the history"
+    )
+    git(clone, "tag", "-f", previous, commit)
+    tracked = git(TEMPLATE, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    git(clone, "rm", "-r", "--quiet", "--cached", ".")
+    for path in filter(None, tracked):
+        source, target = TEMPLATE / path, clone / path
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git(clone, "add", "--all")
+    git(
+        clone,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "-m",
+        "This checkout",
+    )
+    git(clone, "tag", "-f", current)
+    return clone, previous, current
+
+
+def test_update_from_previous_release_keeps_user_edits(versioned_template, tmp_path):
+    template, previous, current = versioned_template
+    project = tmp_path / "digit-recognizer"
+    run_copy(str(template), project, defaults=True, unsafe=True, vcs_ref=previous, quiet=True)
+    assert (project / "scripts" / "check_merge_leftovers.py").is_file(), f"{previous} layout"
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == previous
+
+    # The user's work on top of the previous version.
+    package = project / "src" / "digit_recognizer"
+    (package / "confidence.py").write_text(
+        '"""Confidence summary of the evaluation, added by the user."""\n\n\n'
+        "def margin(top: float, second: float) -> float:\n    return top - second\n"
+    )
+    (project / "tests" / "test_confidence.py").write_text(
+        "import pytest\n\nfrom digit_recognizer.confidence import margin\n\n\n"
+        "def test_margin_is_the_gap_between_the_two_best():\n"
+        "    assert margin(0.9, 0.06) == pytest.approx(0.84)\n"
+    )
+    params = project / "params.yaml"
+    params.write_text(re.sub(r"(?m)^  epochs: \d+", "  epochs: 7", params.read_text()))
+    dvc_yaml = project / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace(
+            "\nplots:",
+            (
+                "\n  confidence_report:\n    cmd: python -c \"print('user stage')\"\n    deps:\n"
+                "      - metrics/evaluate.json\n\nplots:"
+            ),
+            1,
+        )
+    )
+    assert "confidence_report" in yaml.safe_load(dvc_yaml.read_text())["stages"]
+    makefile = project / "Makefile"
+    makefile.write_text(makefile.read_text() + "\nconfidence: ## the user's own target\n\t@echo confident\n")
+    checker = project / "scripts" / "check_merge_leftovers.py"
+    checker.write_text(checker.read_text().replace('"""Fail when', '"""Team rule: fail when', 1))
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "User work")
+
+    run_update(str(project), defaults=True, unsafe=True, vcs_ref=current, overwrite=True, quiet=True)
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == current
+    leftovers = [p for p in project.rglob("*.rej") if ".git" not in p.parts]
+    markers = subprocess.run(
+        ["git", "grep", "-lE", "^(<<<<<<<|>>>>>>>)( |$)"], cwd=project, capture_output=True, text=True
+    ).stdout
+    assert not leftovers, f"rejected hunks: {leftovers}"
+    assert not markers.strip(), f"conflict markers in: {markers}"
+    # The user's edits survived ...
+    assert "def margin" in (package / "confidence.py").read_text()
+    assert re.search(r"(?m)^  epochs: 7$", params.read_text())
+    assert "confidence_report" in yaml.safe_load(dvc_yaml.read_text())["stages"]
+    assert "confidence: ## the user's own target" in makefile.read_text()
+    # ... next to what the new version brings, including the moved hook (migration v0.2.0).
+    assert (package / "serving" / "__init__.py").is_file()
+    assert (project / "compose.yaml").is_file()
+    assert "\nserve:" in makefile.read_text()
+    assert "docker-build" in makefile.read_text()
+    assert not (project / "scripts" / "check_merge_leftovers.py").exists()
+    moved = project / "scripts" / "hooks" / "check_merge_leftovers.py"
+    assert moved.read_text().startswith('"""Team rule: fail when'), "the user's edit moved with the file"
+
+    run_in(project, "make", "lint")
+    result = run_in(project, "python", "-m", "pytest", "-v", timeout=1200)
+    assert "test_confidence.py::test_margin_is_the_gap_between_the_two_best PASSED" in result.stdout
+    assert "tests/serving/test_api.py" in result.stdout, "the new version's tests ran too"
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "--no-verify", "-m", f"Update to {current}")
+
+    # The generated pre-commit hook refuses leftovers of a bad merge.
+    run_in(project, "pre-commit", "install")
+    (project / "notes.txt").write_text("<<<<<<< before\nmine\n=======\ntheirs\n>>>>>>> after\n")
+    (project / "Makefile.rej").write_text("@@ -1 +1 @@\n")
+    git(project, "add", "notes.txt", "Makefile.rej")
+    blocked = subprocess.run(
+        ["git", "commit", "-m", "oops"], cwd=project, capture_output=True, text=True, env=project_env(project)
+    )
+    assert blocked.returncode != 0
+    report = blocked.stdout + blocked.stderr
+    assert "notes.txt: contains conflict markers" in report
+    assert "Makefile.rej: rejected update hunk" in report
