@@ -179,3 +179,48 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
     assert "Confusion matrix" in report
     assert [c["body"] for c in github.comments] == ["Looks good to me", report], "one review comment, updated"
     assert ("POST", f"/repos/{REPOSITORY}/issues/7/comments") not in github.requests
+
+
+def tag_event(tmp_path: Path, tag: str) -> Path:
+    event = tmp_path / f"{tag}.json"
+    event.write_text(json.dumps({"ref": f"refs/tags/{tag}", "repository": {"full_name": REPOSITORY}}))
+    return event
+
+
+def test_act_release_builds_artifacts_and_versioned_images_up_to_the_push(act_project, tmp_path):
+    project, origin = act_project
+    run_in(project, "git", "checkout", "-q", "main")
+    run_in(project, "git", "tag", "v0.9.0", "HEAD~1")  # an older release
+    run_in(project, "git", "tag", "v1.0.0")
+    run_in(project, "git", "push", "-q", "origin", "v0.9.0", "v1.0.0")
+    artifacts = tmp_path / "artifacts"
+    secret = ("--secret", f"GITHUB_TOKEN={TOKEN}")
+    newest = tag_event(tmp_path, "v1.0.0")
+    output = act(
+        project, origin, "push", "release.yml", artifacts, "--job", "artifacts", *secret, event_file=newest
+    )
+    assert re.search(r"\[release/artifacts\s*\] 🏁  Job succeeded", output)
+    release = artifacts / "release-artifacts" / "v1.0.0"
+    files = sorted(path.name for path in release.iterdir())
+    assert files == ["MODEL_CARD.md", "SHA256SUMS", "model-v1.0.0-fp32.onnx", "model-v1.0.0-int8.onnx"]
+    run_in(release, "sha256sum", "--check", "SHA256SUMS")
+    card = (release / "MODEL_CARD.md").read_text()
+    assert re.search(r"- accuracy: 0\.9\d+", card)
+    assert "skipped: no TensorRT" in card
+
+    output = act(
+        project, origin, "push", "release.yml", artifacts, "--job", "images", *secret, event_file=newest
+    )
+    assert "stand-in build-push: push skipped (no registry reachable)" in output
+    backend = "ghcr.io/my-org/digit-recognizer-backend"
+    for tag in ("1.0.0", "1.0", "latest"):
+        assert f"--tag {backend}:{tag}" in output, f"backend image tagged {tag}"
+        subprocess.run(["docker", "image", "inspect", f"{backend}:{tag}"], check=True, capture_output=True)
+    assert "--tag ghcr.io/my-org/digit-recognizer-frontend:1.0.0" in output
+
+    older = tag_event(tmp_path, "v0.9.0")
+    output = act(
+        project, origin, "push", "release.yml", artifacts, "--job", "images", *secret, event_file=older
+    )
+    assert f"--tag {backend}:0.9.0" in output
+    assert f"--tag {backend}:latest" not in output, "latest only moves with the newest version"
