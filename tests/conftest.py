@@ -15,6 +15,8 @@ import pytest
 from copier import run_copy
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate"]
+PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark"]
 VENV_BIN = str(Path(sys.executable).parent)
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from .conftest import render, run_in
+from .conftest import PIPELINE_STAGES, render, run_in
 
 pytestmark = pytest.mark.e2e
 STAGE_RUN = re.compile(r"Running stage '([a-z_]+)'")
@@ -25,17 +25,7 @@ def metrics(project, name):
 
 def test_first_repro_runs_every_stage(reproduced):
     _, output = reproduced
-    assert STAGE_RUN.findall(output) == [
-        "collect",
-        "validate",
-        "split",
-        "train",
-        "evaluate",
-        "export",
-        "quantize",
-        "tensorrt",
-        "benchmark",
-    ]
+    assert STAGE_RUN.findall(output) == PIPELINE_STAGES
 
 
 def test_metrics_show_accuracy_int8_budget_and_benchmark(reproduced):

@@ -9,6 +9,13 @@ def _json(schema: dict, description: str = "OK") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _upload(field: str, schema: dict) -> dict:
+    """A required multipart/form-data body with one file field."""
+    body = {"type": "object", "required": [field], "properties": {field: schema}}
+    return {"required": True, "content": {"multipart/form-data": {"schema": body}}}
+
+
+BINARY = {"type": "string", "format": "binary"}
 ERROR = _json({"$ref": "#/components/schemas/Error"}, "Error")
 PROGRESS = {"$ref": "#/components/schemas/Progress"}
 ITEM = {"$ref": "#/components/schemas/AnnotationItem"}
@@ -32,18 +39,7 @@ DOCUMENT = {
         "/api/predict": {
             "post": {
                 "summary": "Classify one image",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["image"],
-                                "properties": {"image": {"type": "string", "format": "binary"}},
-                            }
-                        }
-                    },
-                },
+                "requestBody": _upload("image", BINARY),
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Prediction"}),
                     "400": ERROR,
@@ -86,23 +82,7 @@ DOCUMENT = {
             },
             "post": {
                 "summary": "Queue images for annotation",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["images"],
-                                "properties": {
-                                    "images": {
-                                        "type": "array",
-                                        "items": {"type": "string", "format": "binary"},
-                                    }
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _upload("images", {"type": "array", "items": BINARY}),
                 "responses": {"201": _json({"type": "object"}), "400": ERROR, "413": ERROR, "415": ERROR},
             },
         },
