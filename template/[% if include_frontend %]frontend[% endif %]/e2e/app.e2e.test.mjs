@@ -59,7 +59,7 @@ test('predict: a file that is not an image shows the backend error', async () =>
   await page.screenshot({ path: join(artifacts, 'predict-error.png'), fullPage: true })
 })
 
-test('annotate: queue two images, label one by click and one by keyboard, see them in the backend', async () => {
+test('annotate: queue two images, label by click and by key, export, see them in the backend', async () => {
   const [first, second] = samples.slice(1, 3)
   await page.goto('/annotate')
   await page.locator('[data-test="queue-input"]').setInputFiles([first.path, second.path])
@@ -70,6 +70,8 @@ test('annotate: queue two images, label one by click and one by keyboard, see th
   await page.locator('[data-test="progress"]').filter({ hasText: /^1 \// }).waitFor()
   await page.keyboard.press(second.label)
   await page.locator('[data-test="all-done"]').waitFor()
+  await page.locator('[data-test="export"]').click()
+  await page.locator('[data-test="notice"]').filter({ hasText: '2 labelled images exported' }).waitFor()
   await page.screenshot({ path: join(artifacts, 'annotate.png'), fullPage: true })
 
   const response = await page.request.get('/api/annotations/items?labeled=true')
