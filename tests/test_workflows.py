@@ -123,6 +123,25 @@ def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, 
         assert f"Success - Main {step}" in output
 
 
+def pr_event(path: Path, head_repo: str, labels: list[str], head: str, base: str) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "action": "labeled",
+                "number": 7,
+                "pull_request": {
+                    "number": 7,
+                    "labels": [{"name": label} for label in labels],
+                    "head": {"ref": "more-epochs", "sha": head, "repo": {"full_name": head_repo}},
+                    "base": {"ref": "main", "sha": base, "repo": {"full_name": REPOSITORY}},
+                },
+                "repository": {"full_name": REPOSITORY},
+            }
+        )
+    )
+    return path
+
+
 def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_path):
     project, origin = act_project
     base = run_in(project, "git", "rev-parse", "main").stdout.strip()
@@ -132,22 +151,7 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
     run_in(project, "git", "commit", "-qam", "Train for 6 epochs")
     run_in(project, "git", "push", "-q", "origin", "more-epochs")
     head = run_in(project, "git", "rev-parse", "HEAD").stdout.strip()
-    event = tmp_path / "event.json"
-    event.write_text(
-        json.dumps(
-            {
-                "action": "labeled",
-                "number": 7,
-                "pull_request": {
-                    "number": 7,
-                    "labels": [{"name": "train"}],
-                    "head": {"ref": "more-epochs", "sha": head, "repo": {"full_name": REPOSITORY}},
-                    "base": {"ref": "main", "sha": base, "repo": {"full_name": REPOSITORY}},
-                },
-                "repository": {"full_name": REPOSITORY},
-            }
-        )
-    )
+    event = pr_event(tmp_path / "event.json", REPOSITORY, ["train"], head=head, base=base)
     artifacts = tmp_path / "artifacts"
     with GitHubStandIn(TOKEN) as github:
         github.comments += [
@@ -179,6 +183,23 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
     assert "Confusion matrix" in report
     assert [c["body"] for c in github.comments] == ["Looks good to me", report], "one review comment, updated"
     assert ("POST", f"/repos/{REPOSITORY}/issues/7/comments") not in github.requests
+
+
+@pytest.mark.parametrize(
+    ("head_repo", "labels"), [("someone/fork", ["train"]), (REPOSITORY, ["docs"])], ids=["fork", "no-label"]
+)
+def test_act_train_never_runs_for_fork_or_unlabelled_prs(act_project, tmp_path, head_repo, labels):
+    project, origin = act_project
+    head = run_in(project, "git", "rev-parse", "HEAD").stdout.strip()
+    event = pr_event(tmp_path / "event.json", head_repo, labels, head=head, base=head)
+    output = act(
+        project, origin, "pull_request", "train.yml", tmp_path / "artifacts", "--verbose", event_file=event
+    )
+    assert re.search(
+        r"expression 'github.event_name == 'workflow_dispatch' \|\|.*' evaluated to 'false'", output
+    )
+    assert "Running stage" not in output
+    assert not re.search(r"Job succeeded", output)
 
 
 def tag_event(tmp_path: Path, tag: str) -> Path:

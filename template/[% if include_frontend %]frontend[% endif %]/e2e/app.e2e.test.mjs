@@ -48,6 +48,19 @@ test('predict: an uploaded sample image gets a class, probabilities, version and
   await page.screenshot({ path: join(artifacts, 'predict.png'), fullPage: true })
 })
 
+test('predict: a digit drawn with the mouse is classified', async () => {
+  await page.goto('/')
+  const pad = await page.locator('[data-test="draw-pad"]').boundingBox()
+  await page.mouse.move(pad.x + 50, pad.y + 30)
+  await page.mouse.down()
+  await page.mouse.move(pad.x + 110, pad.y + 30, { steps: 8 })
+  await page.mouse.move(pad.x + 70, pad.y + 135, { steps: 8 })
+  await page.mouse.up()
+  const prediction = page.locator('[data-test="prediction"]')
+  await prediction.waitFor()
+  assert.ok(samples.map((sample) => sample.label).includes(await prediction.textContent()))
+})
+
 test('predict: a file that is not an image shows the backend error', async () => {
   await page.goto('/')
   await page.locator('[data-test="file-input"]').setInputFiles({
