@@ -6,6 +6,7 @@
 Both verify the artifact's sha256 against its manifest before loading it.
 """
 
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -54,6 +55,7 @@ class TensorRTEngine:
         self.input_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT)
         self.output_name = next(n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT)
         self.num_classes = len(self.manifest["classes"])
+        self.lock = threading.Lock()  # one execution context: one request at a time per worker
 
     def _check(self, result: tuple) -> tuple:
         if result[0] != self.cudart.cudaError_t.cudaSuccess:
@@ -61,8 +63,11 @@ class TensorRTEngine:
         return result[1:]
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        with self.lock:
+            return self._predict(np.ascontiguousarray(batch, dtype=np.float32))
+
+    def _predict(self, batch: np.ndarray) -> np.ndarray:
         cudart = self.cudart
-        batch = np.ascontiguousarray(batch, dtype=np.float32)
         output = np.empty((len(batch), self.num_classes), dtype=np.float32)
         (d_input,) = self._check(cudart.cudaMalloc(batch.nbytes))
         (d_output,) = self._check(cudart.cudaMalloc(output.nbytes))
