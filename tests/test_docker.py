@@ -4,7 +4,6 @@ validation per database, then on a local Docker engine the backend and frontend 
 compose.yaml, and a prediction goes through the frontend's /api proxy."""
 
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,6 +13,7 @@ import uuid
 import pytest
 
 from .conftest import TEMPLATE, project_env, render, run_in
+from .databases import free_port
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = TEMPLATE / "test-artifacts"
@@ -89,12 +89,6 @@ def test_dockerfiles_pass_hadolint_and_compose_file_is_valid(tmp_path, answers, 
     if answers.get("database", "sqlite") != "sqlite":
         assert without_secret.returncode != 0, "no default database password"
         assert "DB_PASSWORD" in without_secret.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_healthy(container: str, timeout: float = 120) -> None:

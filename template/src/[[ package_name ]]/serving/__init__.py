@@ -14,7 +14,7 @@ from .db_models import ModelVersion
 from .engines import load_engine
 from .errors import register_error_handlers
 from .extensions import db, migrate
-from .registry import LoadedModel, ModelHolder, benchmark_figures, register_version
+from .registry import LoadedModel, ModelHolder, local_version, register_version
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -61,9 +61,8 @@ def load_startup_model(app: Flask) -> LoadedModel:
     try:
         if db.session.scalars(select(ModelVersion).limit(1)).first() is None:
             _, manifest = verify_manifest(model_dir)
-            version = f"local-{manifest['sha256'][:12]}"
-            figures = benchmark_figures(Path(app.config["BENCHMARK_FILE"]), manifest.get("precision", ""))
-            register_version(model_dir, version, Path(app.config["MODEL_STORE"]), figures)
+            store, benchmark = Path(app.config["MODEL_STORE"]), Path(app.config["BENCHMARK_FILE"])
+            register_version(model_dir, local_version(manifest), store, benchmark)
         return holder.refresh()
     except SQLAlchemyError as error:
         db.session.rollback()
@@ -71,5 +70,5 @@ def load_startup_model(app: Flask) -> LoadedModel:
             "database unavailable at startup (%s); serving %s directly", error.__class__.__name__, model_dir
         )
         engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
-        holder.current = LoadedModel(None, f"local-{engine.manifest['sha256'][:12]}", engine)
+        holder.current = LoadedModel(None, local_version(engine.manifest), engine)
         return holder.current

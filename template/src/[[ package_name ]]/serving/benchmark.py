@@ -21,10 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.preprocessing import PreprocessConfig, preprocess
+from ..data.preprocessing import preprocess
 from ..params import write_json
+from .config import config_from_env
 from .engines import load_engine
 from .images import decode_image
+from .registry import LoadedModel, local_version
 
 REPORT = Path("reports/serve_benchmark.json")
 
@@ -53,13 +55,13 @@ def summarise(latencies: list[float], elapsed: float) -> dict:
 
 
 def in_process(model_dir: Path, image: bytes, requests: int) -> dict:
+    """The server's own per-request work (decode, preprocess, engine, softmax) without HTTP."""
     engine = load_engine("onnxruntime", model_dir)
-    config = PreprocessConfig(**engine.manifest["preprocess"])
+    model = LoadedModel(None, local_version(engine.manifest), engine)
+    max_pixels = config_from_env("instance")["MAX_IMAGE_PIXELS"]
 
     def handle() -> None:
-        batch = preprocess(decode_image(image, 4_000_000), config)[np.newaxis]
-        logits = engine.predict(batch)
-        np.exp(logits - logits.max())
+        model.probabilities(preprocess(decode_image(image, max_pixels), model.preprocess)[np.newaxis])
 
     for _ in range(20):
         handle()

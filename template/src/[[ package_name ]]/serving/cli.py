@@ -1,14 +1,12 @@
 """`flask` commands: register model versions and queue a folder of images for annotation."""
 
-import json
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 
 from .annotations_store import add_image
-from .extensions import db
-from .registry import benchmark_figures, register_version
+from .registry import register_version
 
 
 def register_cli(app: Flask) -> None:
@@ -22,9 +20,7 @@ def register_cli(app: Flask) -> None:
     )
     def register_model(model_dir: Path, version: str, benchmark: Path | None):
         """Verify MODEL_DIR's checksum, copy it into the model store and record it."""
-        precision = json.loads((model_dir / "manifest.json").read_text()).get("precision", "")
-        metrics = benchmark_figures(benchmark, precision) if benchmark else {}
-        row = register_version(model_dir, version, Path(current_app.config["MODEL_STORE"]), metrics)
+        row = register_version(model_dir, version, Path(current_app.config["MODEL_STORE"]), benchmark)
         click.echo(
             f"registered {row.version} ({row.precision}, sha256 {row.sha256[:12]}), active={row.active}"
         )
@@ -47,5 +43,4 @@ def register_cli(app: Flask) -> None:
                 skipped += 1
                 continue
             added += created
-        db.session.commit()
         click.echo(f"queued {added} images, skipped {skipped}")

@@ -105,8 +105,19 @@ def benchmark_figures(benchmark: Path, precision: str) -> dict:
     return {key: engine[key] for key in keys if key in engine}
 
 
-def register_version(model_dir: Path, version: str, store: Path, metrics: dict | None = None) -> ModelVersion:
-    """Copy a verified model directory into the store and record it; the first version becomes active."""
+def local_version(manifest: dict) -> str:
+    """The version name of a model that was never tagged: its checksum."""
+    return f"local-{manifest['sha256'][:12]}"
+
+
+def register_version(
+    model_dir: Path, version: str, store: Path, benchmark: Path | None = None
+) -> ModelVersion:
+    """Copy a verified model directory into the store and record it; the first version becomes active.
+
+    With `benchmark` (metrics/benchmark.json), the latency and throughput measured for this
+    model's precision are recorded with it.
+    """
     if not VERSION_PATTERN.match(version):
         raise ValueError(f"invalid version {version!r}: use letters, digits, '.', '_' or '-' (max 64)")
     model_path, manifest = verify_manifest(model_dir)
@@ -121,10 +132,12 @@ def register_version(model_dir: Path, version: str, store: Path, metrics: dict |
     shutil.copytree(model_dir, target)
     verify_manifest(target)
     has_active = db.session.scalars(select(ModelVersion).where(ModelVersion.active)).first() is not None
-    recorded = {"accuracy": manifest.get("accuracy")} | (metrics or {})
+    precision = manifest.get("precision", "unknown")
+    figures = benchmark_figures(benchmark, precision) if benchmark else {}
+    recorded = {"accuracy": manifest.get("accuracy")} | figures
     row = ModelVersion(
         version=version,
-        precision=manifest.get("precision", "unknown"),
+        precision=precision,
         sha256=manifest["sha256"],
         size_bytes=model_path.stat().st_size,
         path=str(target.resolve()),
