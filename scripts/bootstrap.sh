@@ -21,6 +21,8 @@ command -v npm >/dev/null || need_apt+=(nodejs npm)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+# qemu-user runs the same venv on an emulated AVX2-only CPU (the int8 portability tests).
+command -v qemu-x86_64 >/dev/null || need_apt+=(qemu-user)
 if ((${#need_apt[@]})); then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi

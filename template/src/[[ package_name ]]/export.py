@@ -1,7 +1,9 @@
 """Stage `export`: PyTorch checkpoint -> ONNX with a dynamic batch axis, checked for parity.
 
 The exported graph is run by ONNX Runtime on real test images and on batch sizes 1 and 7; the
-stage fails when any output differs from PyTorch by more than `export.parity_tolerance`.
+stage fails when any output differs from PyTorch by more than `export.parity_tolerance`. The
+model directory also gets its golden set (runtime/golden.py): `golden.samples` test images and
+the PyTorch logits for them, which every later artifact and every server checks itself against.
 """
 
 import sys
@@ -12,9 +14,10 @@ import torch
 
 from .artifacts import write_manifest
 from .data.dataset import load_split
-from .inference import onnx_logits, onnx_session
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
+from .runtime.engines import OnnxRuntimeEngine, predict_batched
+from .runtime.golden import golden_inputs, write_golden
 from .train import CHECKPOINT
 
 ONNX_DIR = Path("models/onnx")
@@ -39,26 +42,44 @@ def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, opset
 
 
 def parity_max_abs_diff(model: torch.nn.Module, model_path: Path, images: torch.Tensor) -> float:
-    session = onnx_session(model_path)
+    engine = OnnxRuntimeEngine(model_path, manifest={})
     worst = 0.0
     for batch in (images, images[:1], images[:7]):
         with torch.no_grad():
             expected = model(batch).numpy()
-        worst = max(worst, float(np.abs(onnx_logits(session, batch.numpy()) - expected).max()))
+        worst = max(worst, float(np.abs(predict_batched(engine, batch.numpy()) - expected).max()))
     return worst
+
+
+def build_golden_set(model: torch.nn.Module, model_path: Path, images: torch.Tensor, params: dict) -> dict:
+    """Golden set for the FP32 ONNX file: PyTorch logits are both the reference and the expectation."""
+    inputs = golden_inputs(images.numpy(), int(params["golden"]["samples"]), int(params["seed"]))
+    with torch.no_grad():
+        reference = model(torch.from_numpy(inputs)).numpy()
+    tolerance = params["golden"]["fp32"]
+    return write_golden(
+        model_path.parent,
+        inputs,
+        reference,
+        reference,
+        float(tolerance["min_top1_agreement"]),
+        float(tolerance["max_logit_error"]),
+    )
 
 
 def main() -> None:
     params = load_params()
     tolerance = float(params["export"]["parity_tolerance"])
     model, classes, preprocess = load_checkpoint(CHECKPOINT)
-    images = load_split(params["data"]["splits_dir"], "test", params["data"]).images[:256]
+    test_images = load_split(params["data"]["splits_dir"], "test", params["data"]).images
+    images = test_images[:256]
     model_path = ONNX_DIR / "model.onnx"
     export_onnx(model, images[:2], model_path, int(params["export"]["opset"]))
     diff = parity_max_abs_diff(model, model_path, images)
     write_json(METRICS, {"parity_max_abs_diff": diff, "parity_tolerance": tolerance})
     if diff > tolerance:
         sys.exit(f"export: ONNX output differs from PyTorch by {diff:.2e} > tolerance {tolerance:.0e}")
+    golden = build_golden_set(model, model_path, test_images, params)
     write_manifest(
         model_path,
         format="onnx",
@@ -67,6 +88,7 @@ def main() -> None:
         preprocess=preprocess,
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
+        golden=golden,
     )
     print(f"export: {model_path} (max abs diff vs PyTorch {diff:.2e})")
 

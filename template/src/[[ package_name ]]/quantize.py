@@ -1,8 +1,20 @@
 """Stage `quantize`: static INT8 quantization with ONNX Runtime, calibrated on the train split.
 
 QDQ format with per-channel weights: the same file runs on ONNX Runtime's CPU provider and is the
-explicit-quantization input that TensorRT expects for INT8 engines. The stage fails when INT8
-accuracy on the test split drops more than `quantize.max_accuracy_drop` below FP32.
+explicit-quantization input that TensorRT expects for INT8 engines. The settings in params.yaml
+(`quantize.*`) hold on every CPU ONNX Runtime dispatches to:
+
+- `reduce_range: true` quantizes weights to 7 bits. On x86-64 without VNNI (AVX2, AVX-512F) ONNX
+  Runtime computes U8S8 products with VPMADDUBSW, whose 16-bit pair sums saturate with full 8-bit
+  weights; 7-bit weights keep every pair sum in range (ONNX Runtime docs, "Quantize ONNX models",
+  FAQ: reduce_range "is designed for the U8S8 format on AVX2 and AVX512 (non-VNNI) machines to
+  mitigate saturation issues"). VNNI, AMX and ARM64 accumulate in 32 bits and lose nothing.
+- `activation_type`/`weight_type: QInt8` with `symmetric_activations: true`: zero points of 0, as
+  TensorRT's explicit INT8 requires.
+
+The stage fails when INT8 accuracy on the test split drops more than `quantize.max_accuracy_drop`
+below FP32, and says which setting to change. The INT8 directory gets its golden set: the FP32
+golden inputs and reference, and the INT8 logits measured here as the expectation.
 """
 
 import json
@@ -24,38 +36,74 @@ from onnxruntime.quantization import (
 from .artifacts import verify_manifest, write_manifest
 from .data.dataset import load_split
 from .export import ONNX_DIR
-from .inference import onnx_accuracy, onnx_session
 from .params import load_params, write_json
+from .runtime import host
+from .runtime.engines import OnnxRuntimeEngine, predict_batched
+from .runtime.golden import load_golden, write_golden
 
 INT8_DIR = Path("models/int8")
 METRICS = Path("metrics/quantize.json")
 
 
 class ArrayCalibrationReader(CalibrationDataReader):
+    """Feeds calibration images (float32 (N, C, H, W)) to ONNX Runtime's calibrator in batches."""
+
     def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 32):
-        self.batches = iter(
-            [{input_name: images[i : i + batch_size]} for i in range(0, len(images), batch_size)]
-        )
+        starts = range(0, len(images), batch_size)
+        self.batches = iter([{input_name: images[i : i + batch_size]} for i in starts])
 
     def get_next(self) -> dict | None:
         return next(self.batches, None)
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path, input_name: str, calibration: np.ndarray) -> None:
+def quantize_int8(
+    fp32_path: Path, int8_path: Path, input_name: str, calibration: np.ndarray, settings: dict
+) -> None:
+    """Write the QDQ INT8 model for `fp32_path`, calibrated on `calibration` (float32 (N, C, H, W)).
+
+    `settings` is params.yaml's `quantize` section: activation_type, weight_type (QInt8 or
+    QUInt8), reduce_range (7-bit weights), symmetric_activations and calibrate_method (MinMax,
+    Entropy or Percentile). Raises ValueError for a name ONNX Runtime does not know.
+    """
     int8_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared))  # shape inference + graph cleanup
+        try:
+            activation_type = QuantType[settings["activation_type"]]
+            weight_type = QuantType[settings["weight_type"]]
+            method = CalibrationMethod[settings["calibrate_method"]]
+        except KeyError as error:
+            raise ValueError(f"quantize: unknown setting {error} in params.yaml") from error
         quantize_static(
             str(prepared),
             str(int8_path),
             ArrayCalibrationReader(input_name, calibration),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            reduce_range=bool(settings["reduce_range"]),
+            activation_type=activation_type,
+            weight_type=weight_type,
+            calibrate_method=method,
+            extra_options={
+                "ActivationSymmetric": bool(settings["symmetric_activations"]),
+                "WeightSymmetric": True,
+            },
         )
+
+
+def advice(settings: dict) -> str:
+    """Which setting to change when INT8 is over budget, and why, for this CPU."""
+    level = host.instruction_set()
+    if not settings["reduce_range"] and not host.has_vnni():
+        return (
+            f"this CPU ({host.cpu_model()}, {level}) has no VNNI, so ONNX Runtime's U8S8 int8 kernels "
+            "saturate with 8-bit weights: set quantize.reduce_range: true (7-bit weights)"
+        )
+    return (
+        "raise quantize.calibration_samples, try quantize.calibrate_method: Percentile or Entropy "
+        "(outliers widen MinMax ranges), or train longer; quantize.max_accuracy_drop is the budget"
+    )
 
 
 def main() -> None:
@@ -71,12 +119,17 @@ def main() -> None:
     int8_path = INT8_DIR / "model.onnx"
     if INT8_DIR.exists():
         shutil.rmtree(INT8_DIR)
-    quantize_int8(fp32_path, int8_path, manifest["input_name"], calibration)
+    try:
+        quantize_int8(fp32_path, int8_path, manifest["input_name"], calibration, settings)
+    except ValueError as error:
+        sys.exit(str(error))
 
     test_set = load_split(params["data"]["splits_dir"], "test", params["data"])
     images, labels = test_set.images.numpy(), test_set.labels.numpy()
-    fp32_accuracy = onnx_accuracy(onnx_session(fp32_path), images, labels)
-    int8_accuracy = onnx_accuracy(onnx_session(int8_path), images, labels)
+    fp32_engine = OnnxRuntimeEngine(fp32_path, manifest)
+    int8_engine = OnnxRuntimeEngine(int8_path, manifest)
+    fp32_accuracy = float((predict_batched(fp32_engine, images).argmax(1) == labels).mean())
+    int8_accuracy = float((predict_batched(int8_engine, images).argmax(1) == labels).mean())
     drop = fp32_accuracy - int8_accuracy
     metrics = {
         "fp32_accuracy": round(fp32_accuracy, 6),
@@ -84,16 +137,36 @@ def main() -> None:
         "accuracy_drop": round(drop, 6),
         "max_accuracy_drop": budget,
         "calibration_samples": count,
+        "settings": {key: settings[key] for key in sorted(settings) if key not in ("max_accuracy_drop",)},
+        "host": host.describe(),
     }
     write_json(METRICS, metrics)
     if drop > budget:
         shutil.rmtree(INT8_DIR)
         sys.exit(
             f"quantize: INT8 accuracy {int8_accuracy:.4f} is {drop * 100:.2f} points below FP32 "
-            f"{fp32_accuracy:.4f}, over the budget of {budget * 100:.2f} points (quantize.max_accuracy_drop)"
+            f"{fp32_accuracy:.4f}, over the budget of {budget * 100:.2f} points "
+            f"(quantize.max_accuracy_drop). {advice(settings)}."
         )
+    golden = load_golden(ONNX_DIR, manifest)
+    tolerance = params["golden"]["int8"]
+    inputs = golden["inputs"].astype(np.float32)
+    golden_entry = write_golden(
+        INT8_DIR,
+        inputs,
+        golden["reference"],
+        int8_engine.predict(inputs),
+        float(tolerance["min_top1_agreement"]),
+        float(tolerance["max_logit_error"]),
+    )
     fields = {key: value for key, value in manifest.items() if key not in {"file", "sha256", "size_bytes"}}
-    fields.update(precision="int8", source_sha256=manifest["sha256"], accuracy=metrics["int8_accuracy"])
+    fields.update(
+        precision="int8",
+        source_sha256=manifest["sha256"],
+        accuracy=metrics["int8_accuracy"],
+        golden=golden_entry,
+        quantization=metrics["settings"],
+    )
     write_manifest(int8_path, **fields)
     print(f"quantize: {json.dumps(metrics)}")
 

@@ -2,8 +2,11 @@
 
     python -m <package>.release --version v1.2.0     ->  dist/release/v1.2.0/
 
-Every file is checked against its manifest first, so a tampered or half-written model is never
-released. The release workflow attaches the folder's files to the GitHub Release.
+Every file is checked against its manifest first, and every ONNX model runs its golden-set
+self-test on this machine (runtime/golden.py), so a tampered, substituted or half-written model is
+never released. TensorRT engines are self-tested where TensorRT and a GPU are present (the GPU
+server does it again at load). The release workflow attaches the folder's files to the GitHub
+Release.
 """
 
 import argparse
@@ -16,6 +19,8 @@ from pathlib import Path
 
 from .artifacts import ArtifactError, sha256_file, verify_manifest
 from .params import load_params
+from .runtime.engines import load_engine
+from .tensorrt import unavailable_reason
 
 VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
 MODEL_DIRS = {
@@ -30,7 +35,17 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def model_card(version: str, files: dict[str, Path], manifest: dict) -> str:
+def self_test(kind: str, directory: Path) -> str:
+    """Run `directory`'s golden set with the engine that serves it; raises GoldenSetError."""
+    if kind.startswith("tensorrt"):
+        reason = unavailable_reason()
+        if reason:
+            return f"not run here ({reason})"
+        return load_engine("tensorrt", directory).golden.summary()
+    return load_engine("onnxruntime", directory).golden.summary()
+
+
+def model_card(version: str, files: dict[str, Path], manifest: dict, checks: dict[str, str]) -> str:
     evaluate = read_json(Path("metrics/evaluate.json"))
     quantize = read_json(Path("metrics/quantize.json"))
     engines = read_json(Path("metrics/benchmark.json")).get("engines", {})
@@ -57,6 +72,9 @@ def model_card(version: str, files: dict[str, Path], manifest: dict) -> str:
             for name, e in engines.items()
         ),
         "",
+        "## Self-test (golden set, on the release machine)",
+        *(f"- {kind}: {summary}" for kind, summary in checks.items()),
+        "",
         "## Training parameters",
         "```json",
         json.dumps(params.get("train", {}), indent=2, sort_keys=True),
@@ -80,18 +98,19 @@ def build_release(version: str, out_root: Path = Path("dist/release")) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    files, first_manifest = {}, None
+    files, checks, first_manifest = {}, {}, None
     for kind, directory in MODEL_DIRS.items():
         if not (directory / "manifest.json").exists():
             if kind in ("fp32", "int8"):
                 raise ArtifactError(f"{directory} has no manifest.json: run `dvc repro` or `dvc pull`")
             continue  # no TensorRT engines on this machine
         model_path, manifest = verify_manifest(directory)
+        checks[kind] = self_test(kind, directory)
         first_manifest = first_manifest or manifest
         target = out / f"model-{version}-{kind}{model_path.suffix}"
         shutil.copyfile(model_path, target)
         files[kind] = target
-    (out / "MODEL_CARD.md").write_text(model_card(version, files, first_manifest or {}))
+    (out / "MODEL_CARD.md").write_text(model_card(version, files, first_manifest or {}, checks))
     sums = [f"{sha256_file(path)}  {path.name}" for path in sorted(out.iterdir())]
     (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
     return out

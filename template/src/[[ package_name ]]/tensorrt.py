@@ -2,17 +2,23 @@
 
 Needs the `tensorrt` Python package and a CUDA GPU. Without them the stage records
 `skipped: no TensorRT` (or `skipped: no CUDA GPU`) in metrics/tensorrt.json and succeeds: a CPU
-run never fails here and never pretends an engine was built.
+run never fails here and never pretends an engine was built. Each engine directory gets its golden
+set: the source ONNX's golden inputs and reference, and this engine's outputs on the build GPU as
+the expectation (`golden.tensorrt_<precision>` tolerances), checked again wherever it is loaded.
 """
 
 import importlib.util
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from .artifacts import verify_manifest, write_manifest
 from .export import ONNX_DIR
 from .params import load_params, write_json
 from .quantize import INT8_DIR
+from .runtime.engines import TensorRTEngine
+from .runtime.golden import load_golden, write_golden
 
 ENGINE_DIR = Path("models/tensorrt")
 METRICS = Path("metrics/tensorrt.json")
@@ -66,7 +72,8 @@ def build_engine(
 
 
 def main() -> None:
-    settings = load_params()["tensorrt"]
+    params = load_params()
+    settings = params["tensorrt"]
     if ENGINE_DIR.exists():
         shutil.rmtree(ENGINE_DIR)
     ENGINE_DIR.mkdir(parents=True)
@@ -97,7 +104,23 @@ def main() -> None:
         fields = {
             key: value for key, value in manifest.items() if key not in {"file", "sha256", "size_bytes"}
         }
-        fields.update(format="tensorrt", precision=precision, source_sha256=manifest["sha256"])
+        golden = load_golden(source, manifest)
+        inputs = golden["inputs"].astype(np.float32)
+        measured = TensorRTEngine(engine_path, manifest).predict(inputs)
+        tolerance = params["golden"][f"tensorrt_{precision}"]
+        fields.update(
+            format="tensorrt",
+            precision=precision,
+            source_sha256=manifest["sha256"],
+            golden=write_golden(
+                out_dir,
+                inputs,
+                golden["reference"],
+                measured,
+                float(tolerance["min_top1_agreement"]),
+                float(tolerance["max_logit_error"]),
+            ),
+        )
         write_manifest(engine_path, **fields)
         engines.append(precision)
     write_json(METRICS, {"status": "built", "engines": engines})

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..artifacts import verify_manifest
+from ..runtime.engines import load_engine
+from ..runtime.golden import GoldenSetError
 from .config import config_from_env
 from .db_models import ModelVersion
-from .engines import load_engine
 from .errors import register_error_handlers
 from .extensions import db, migrate
 from .registry import LoadedModel, ModelHolder, local_version, register_version
@@ -49,12 +50,14 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
     return app
 
 
-def load_startup_model(app: Flask) -> LoadedModel:
+def load_startup_model(app: Flask) -> LoadedModel | None:
     """Load the active version; on an empty database register MODEL_DIR first.
 
-    A missing or corrupt model raises ArtifactError, so the server refuses to start. A database
-    that is down or not migrated yet only degrades the server: it serves MODEL_DIR directly and
-    /readyz reports the database problem.
+    A missing or corrupt model raises ArtifactError, so the server refuses to start. A model that
+    fails its golden-set self-test on this machine (wrong model for its manifest, or kernels that
+    misbehave on this CPU) leaves the server up but unready: /readyz answers 503 with the reason
+    and predictions answer 503. A database that is down or not migrated yet only degrades the
+    server: it serves MODEL_DIR directly and /readyz reports the database problem.
     """
     holder: ModelHolder = app.extensions["model_holder"]
     model_dir = Path(app.config["MODEL_DIR"])
@@ -64,11 +67,20 @@ def load_startup_model(app: Flask) -> LoadedModel:
             store, benchmark = Path(app.config["MODEL_STORE"]), Path(app.config["BENCHMARK_FILE"])
             register_version(model_dir, local_version(manifest), store, benchmark)
         return holder.refresh()
+    except GoldenSetError as error:
+        holder.failure = str(error)
+        log.error("not ready: %s", error)
+        return None
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning(
             "database unavailable at startup (%s); serving %s directly", error.__class__.__name__, model_dir
         )
-        engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
+        try:
+            engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
+        except GoldenSetError as golden_error:
+            holder.failure = str(golden_error)
+            log.error("not ready: %s", golden_error)
+            return None
         holder.current = LoadedModel(None, local_version(engine.manifest), engine)
         return holder.current

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..data.preprocessing import preprocess
 from ..params import write_json
+from ..runtime.engines import load_engine
 from .config import config_from_env
-from .engines import load_engine
 from .images import decode_image
 from .registry import LoadedModel, local_version
 

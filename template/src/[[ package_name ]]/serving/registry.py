@@ -2,7 +2,9 @@
 
 Each worker holds one LoadedModel. A request takes a reference to it and uses that reference to
 the end, so swapping in a new model never disturbs requests already running: the new engine is
-built and verified first, then the reference is replaced in one assignment.
+built and verified first (sha256, then the golden-set self-test on this machine), then the
+reference is replaced in one assignment. A version that fails its self-test is never served: the
+worker keeps the model it has, or stays unready (`ModelHolder.failure`) when it has none.
 """
 
 import json
@@ -15,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..artifacts import ArtifactError, verify_manifest
 from ..data.preprocessing import PreprocessConfig
+from ..runtime.engines import InferenceEngine, load_engine
 from .db_models import MAX_ID, ModelVersion
-from .engines import InferenceEngine, load_engine
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -53,12 +56,23 @@ class ModelHolder:
         self.engine_kind = engine_kind
         self.check_seconds = check_seconds
         self.current: LoadedModel | None = None
+        self.failure: str | None = None  # why no model is served (shown by /readyz)
+        self._failed_version: int | None = None
         self._lock = threading.Lock()
         self._next_check = 0.0
 
     def load(self, row: ModelVersion) -> LoadedModel:
-        loaded = LoadedModel(row.id, row.version, load_engine(self.engine_kind, Path(row.path)))
+        """Verify and load `row`'s model; raises ArtifactError (GoldenSetError on a failed self-test)."""
+        try:
+            engine = load_engine(self.engine_kind, Path(row.path))
+        except ArtifactError as error:
+            self._failed_version = row.id
+            if self.current is None:
+                self.failure = f"model {row.version}: {error}"
+            raise
+        loaded = LoadedModel(row.id, row.version, engine)
         self.current = loaded  # one assignment: running requests keep their own reference
+        self.failure = self._failed_version = None
         log.info("serving model version %s (%s)", row.version, row.precision)
         return loaded
 
@@ -79,7 +93,13 @@ class ModelHolder:
                     raise
                 log.warning("database unavailable, keeping model %s: %s", self.current.version, error)
                 return self.current
-            if active is not None and (self.current is None or active.id != self.current.version_id):
+            if active is not None and active.id == self._failed_version and self.current is None:
+                raise ArtifactError(self.failure or f"model {active.version} failed to load")
+            if (
+                active is not None
+                and active.id != self._failed_version
+                and (self.current is None or active.id != self.current.version_id)
+            ):
                 try:
                     self.load(active)
                 except (ArtifactError, OSError, RuntimeError) as error:
@@ -157,7 +177,8 @@ def activate(version_id: int) -> ModelVersion:
     row = db.session.get(ModelVersion, version_id) if 0 < version_id <= MAX_ID else None
     if row is None:
         raise LookupError(f"no model version with id {version_id}")
-    verify_manifest(Path(row.path))  # never activate a file that no longer matches its checksum
+    # Never activate a file that no longer matches its checksum or fails its golden set here.
+    load_engine(current_app.config["INFERENCE_ENGINE"], Path(row.path))
     for other in db.session.scalars(select(ModelVersion).where(ModelVersion.active)):
         other.active = False
     row.active = True

@@ -26,8 +26,18 @@ def readyz():
     except SQLAlchemyError as error:
         db.session.rollback()
         checks["database"] = f"unavailable: {error.__class__.__name__}"
-    current = current_app.extensions["model_holder"].current
-    checks["model"] = f"ok: {current.version}" if current else "not loaded"
+    holder = current_app.extensions["model_holder"]
+    current = holder.current
+    if current is not None:
+        golden = current.engine.golden
+        checks["model"] = f"ok: {current.version}"
+        if golden is not None:
+            checks["self_test"] = (
+                f"ok: top-1 agreement {golden.top1_agreement:.3f}, logit error {golden.logit_error:.4f} "
+                f"on {golden.instruction_set}"
+            )
+    else:
+        checks["model"] = holder.failure or "not loaded"
     ready = all(value.startswith("ok") for value in checks.values())
     return jsonify(ready=ready, checks=checks), 200 if ready else 503
 

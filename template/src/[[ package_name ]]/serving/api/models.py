@@ -5,6 +5,7 @@ import hmac
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
+from ...artifacts import ArtifactError
 from ..db_models import ModelVersion
 from ..extensions import db
 from ..registry import activate
@@ -36,5 +37,7 @@ def activate_version(version_id: int):
         row = activate(version_id)
     except LookupError as error:
         abort(404, str(error))
+    except ArtifactError as error:  # tampered, or fails its golden set on this machine
+        abort(409, str(error))
     current_app.extensions["model_holder"].load(row)  # this worker at once; others within MODEL_CHECK_SECONDS
     return jsonify(row.as_dict())

@@ -29,7 +29,7 @@ DOCUMENT = {
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json({"type": "object"})}}},
         "/readyz": {
             "get": {
-                "summary": "Readiness: database reachable and a model loaded",
+                "summary": "Readiness: database up, model loaded, golden-set self-test passed",
                 "responses": {
                     "200": _json({"type": "object"}),
                     "503": _json({"type": "object"}, "Not ready"),
@@ -60,7 +60,13 @@ DOCUMENT = {
                 "parameters": [
                     {"name": "version_id", "in": "path", "required": True, "schema": {"type": "integer"}}
                 ],
-                "responses": {"200": _json({"type": "object"}), "401": ERROR, "404": ERROR, "503": ERROR},
+                "responses": {
+                    "200": _json({"type": "object"}),
+                    "401": ERROR,
+                    "404": ERROR,
+                    "409": ERROR,
+                    "503": ERROR,
+                },
             }
         },
         "/api/annotations/items": {

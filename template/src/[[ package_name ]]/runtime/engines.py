@@ -3,7 +3,9 @@
 - OnnxRuntimeEngine: CPU, the default; runs the FP32 or INT8 ONNX artifact.
 - TensorRTEngine: GPU; runs a serialized engine from the `tensorrt` stage. Needs the `tensorrt`
   and `cuda-python` packages and a CUDA device, none of which the CPU image contains.
-Both verify the artifact's sha256 against its manifest before loading it.
+
+`load_engine` verifies the artifact's sha256 against its manifest, builds the engine and runs the
+golden-set self-test (runtime/golden.py) before anyone may use it.
 """
 
 import threading
@@ -11,27 +13,49 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import onnxruntime as ort
 
 from ..artifacts import verify_manifest
-from ..inference import onnx_session
+from .golden import GoldenReport, self_test
 
 
 class InferenceEngine(Protocol):
     name: str
     manifest: dict
+    golden: GoldenReport | None  # the self-test this engine passed at load
 
     def predict(self, batch: np.ndarray) -> np.ndarray: ...
 
 
+def onnx_session(model_path: Path | str, threads: int = 0) -> ort.InferenceSession:
+    """The one set of ONNX Runtime session settings: CPU provider, `threads` intra-op threads (0: ORT's
+    default, one per core), one inter-op thread, full graph optimisation (the int8 kernel fusion that
+    the golden set verifies)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def predict_batched(engine: "InferenceEngine", images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Logits float32 (N, K) for float32 images (N, C, H, W), run `batch_size` at a time."""
+    chunks = [engine.predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    return np.concatenate(chunks) if chunks else np.empty((0, 0), dtype=np.float32)
+
+
 class OnnxRuntimeEngine:
     name = "onnxruntime"
+    golden: GoldenReport | None = None
 
-    def __init__(self, model_dir: Path, threads: int = 0):
-        path, self.manifest = verify_manifest(model_dir)
-        self.session = onnx_session(path, threads)
+    def __init__(self, model_path: Path, manifest: dict, threads: int = 0):
+        self.manifest = manifest
+        self.session = onnx_session(model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        """float32 (N, C, H, W) -> logits float32 (N, K)."""
         return self.session.run(None, {self.input_name: batch})[0]
 
 
@@ -39,12 +63,13 @@ class TensorRTEngine:
     """TensorRT 10 runtime with cuda-python buffers (as in NVIDIA's Python samples)."""
 
     name = "tensorrt"
+    golden: GoldenReport | None = None
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, path: Path, manifest: dict, threads: int = 0):  # threads: CPU engines only
         import tensorrt as trt
         from cuda.bindings import runtime as cudart
 
-        path, self.manifest = verify_manifest(model_dir)
+        self.manifest = manifest
         self.cudart = cudart
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engine = runtime.deserialize_cuda_engine(path.read_bytes())
@@ -90,9 +115,20 @@ class TensorRTEngine:
         return output
 
 
-def load_engine(kind: str, model_dir: Path) -> InferenceEngine:
-    if kind == "onnxruntime":
-        return OnnxRuntimeEngine(model_dir)
-    if kind == "tensorrt":
-        return TensorRTEngine(model_dir)
-    raise ValueError(f"INFERENCE_ENGINE must be onnxruntime or tensorrt, not {kind!r}")
+ENGINES = {"onnxruntime": OnnxRuntimeEngine, "tensorrt": TensorRTEngine}
+
+
+def load_engine(kind: str, model_dir: Path, threads: int = 0, verify: bool = True) -> InferenceEngine:
+    """Verify `model_dir` (sha256, then golden set) and return a ready engine of `kind`.
+
+    Raises ValueError for an unknown kind, ArtifactError for a missing or tampered artifact, and
+    GoldenSetError (an ArtifactError) when the model fails its self-test on this machine. The
+    passing report is kept as `engine.golden`. `verify=False` skips only the golden set (used by
+    the stages that are about to write it).
+    """
+    if kind not in ENGINES:
+        raise ValueError(f"INFERENCE_ENGINE must be onnxruntime or tensorrt, not {kind!r}")
+    path, manifest = verify_manifest(model_dir)
+    engine = ENGINES[kind](path, manifest, threads)
+    engine.golden = self_test(engine, Path(model_dir)) if verify else None
+    return engine

@@ -1,0 +1,73 @@
+"""Self-test a model directory on this machine, optionally scoring a labelled split.
+
+    python -m <package>.runtime models/int8
+    python -m <package>.runtime models/int8 --split data/splits/test.csv --json out.json
+
+Prints the golden-set report (and accuracy on the split), writes it as JSON when asked, and exits
+1 when the golden set fails. Needs neither torch nor Flask, so it runs in the serving image, in
+`make release-artifacts`, and under `qemu-x86_64 -cpu Haswell` to try another CPU
+(`make test-cpu-compat`).
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..artifacts import ArtifactError
+from ..data.preprocessing import PreprocessConfig, preprocess
+from . import host
+from .engines import load_engine, predict_batched
+from .golden import GoldenSetError, self_test
+
+
+def split_accuracy(engine, split_csv: Path) -> dict:
+    """Top-1 accuracy of `engine` on a split CSV (path,label) with the manifest's preprocessing."""
+    config = PreprocessConfig(**engine.manifest["preprocess"])
+    index = {name: i for i, name in enumerate(engine.manifest["classes"])}
+    with open(split_csv, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    images = []
+    for row in rows:
+        with Image.open(row["path"]) as image:
+            images.append(preprocess(image, config))
+    labels = np.array([index[row["label"]] for row in rows])
+    predicted = predict_batched(engine, np.stack(images)).argmax(1)
+    return {"images": len(rows), "accuracy": round(float((predicted == labels).mean()), 6)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--engine", default="onnxruntime", choices=["onnxruntime", "tensorrt"])
+    parser.add_argument("--split", type=Path, help="a split CSV (path,label) to score as well")
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args(argv)
+    report: dict = {"model": str(args.model_dir), "host": host.describe()}
+    failed = None
+    try:
+        engine = load_engine(args.engine, args.model_dir, verify=False)
+        try:
+            report["golden"] = self_test(engine, args.model_dir).as_dict()
+        except GoldenSetError as error:
+            report["golden"] = error.report.as_dict() if error.report else {"passed": False}
+            failed = str(error)
+        report["precision"] = engine.manifest.get("precision")
+        if args.split:
+            report["split"] = split_accuracy(engine, args.split)
+    except ArtifactError as error:
+        sys.exit(f"runtime: {error}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(report, sort_keys=True))
+    if failed:
+        sys.exit(f"runtime: {failed}")
+
+
+if __name__ == "__main__":
+    main()
