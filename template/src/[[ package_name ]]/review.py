@@ -91,6 +91,41 @@ def confusion_rows(path: Path) -> list[str]:
     return rows
 
 
+BENCHMARK = "metrics/benchmark.json"
+
+
+def benchmark_host(revision: str | None) -> dict:
+    """The `host` entry of metrics/benchmark.json in the workspace (None) or at a git revision."""
+    if revision is None:
+        text = Path(BENCHMARK).read_text() if Path(BENCHMARK).is_file() else "{}"
+    else:
+        shown = subprocess.run(["git", "show", f"{revision}:{BENCHMARK}"], capture_output=True, text=True)
+        text = shown.stdout if shown.returncode == 0 else "{}"
+    try:
+        return json.loads(text).get("host") or {}
+    except ValueError:
+        return {}
+
+
+def host_note(base: dict, pr: dict) -> str:
+    """One line saying where latency was measured, and a warning when base and PR used other CPUs."""
+
+    def name(machine: dict) -> str:
+        return f"{machine.get('cpu', '?')} [{machine.get('instruction_set', '?')}]"
+
+    if not pr:
+        return "Latency: this PR's benchmark does not record its CPU."
+    if not base:
+        return f"Latency measured on {name(pr)}; the base branch's benchmark does not record its CPU."
+    keys = ("cpu", "instruction_set")
+    if any(base.get(key) != pr.get(key) for key in keys):
+        return (
+            f"> **Latency measured on different CPUs**: base on {name(base)}, this PR on {name(pr)}. "
+            "Latency and throughput changes compare machines, not models."
+        )
+    return f"Latency measured on the same CPU for base and PR: {name(pr)}."
+
+
 def build(base: str, output: Path) -> str:
     headline, rest = metric_tables(dvc_json("metrics", "diff", base, "--all"))
     params = dvc_json("params", "diff", base)
@@ -101,6 +136,8 @@ def build(base: str, output: Path) -> str:
         "",
         "### Metrics, latency and size",
         *headline,
+        "",
+        host_note(benchmark_host(base), benchmark_host(None)),
         "",
         "<details><summary>Every metric</summary>",
         "",
