@@ -1,4 +1,4 @@
-"""Print the requirements of a default render (runtime + dev extras), one per line.
+"""Print the requirements of a default render (runtime + train + dev extras, not gpu), one per line.
 
 Keeps the generated project's pyproject.toml the single list of its dependencies: the shared test
 venv installs exactly what a user's `make install` would, minus the project itself.
@@ -28,8 +28,9 @@ def main() -> int:
         )
         project = tomllib.loads((destination / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        requirements.extend(extra)
+    for name, extra in project.get("optional-dependencies", {}).items():
+        if name != "gpu":  # CUDA bindings: only where a GPU is
+            requirements.extend(extra)
     print("\n".join(dict.fromkeys(requirements)))
     return 0
 

@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+import sys
 
 import pytest
 import yaml
@@ -40,6 +42,7 @@ def test_metrics_show_accuracy_int8_budget_and_benchmark(reproduced):
     assert set(benchmark["engines"]) >= {"pytorch_fp32", "onnxruntime_fp32", "onnxruntime_int8"}
     assert benchmark["ratios"]["int8_vs_fp32_size"] < 0.5
     assert workspace["metrics/tensorrt.json"]["data"]["status"] == "skipped: no TensorRT"
+    assert benchmark["host"]["instruction_set"] and benchmark["host"]["cpu"]
     print(
         "\nfigures:",
         json.dumps(
@@ -80,3 +83,33 @@ def test_serving_benchmark_prints_overhead_ratio_side_by_side(reproduced):
     report = json.loads((project / "reports" / "serve_benchmark.json").read_text())
     assert set(report["ratios"]) == {"p50_overhead", "p99_overhead", "throughput_ratio"}
     print("\nserve benchmark:", output.strip().splitlines()[-1])
+
+
+def test_int8_model_self_tests_and_keeps_its_accuracy_on_an_emulated_avx2_cpu(reproduced):
+    """The real pipeline's INT8 model under `qemu-x86_64 -cpu Haswell` (AVX2, no VNNI), then the
+    render's own portability test, which also proves the old settings collapse there."""
+    project, _ = reproduced
+    qemu = shutil.which("qemu-x86_64")
+    assert qemu, "scripts/bootstrap.sh installs qemu-user"
+    quantize = metrics(project, "quantize")
+    assert quantize["settings"]["reduce_range"] is True
+    emulated = run_in(
+        project,
+        qemu,
+        "-cpu",
+        "Haswell",
+        sys.executable,
+        "-m",
+        "digit_recognizer.runtime",
+        "models/int8",
+        "--split",
+        "data/splits/test.csv",
+    )
+    report = json.loads(emulated.stdout.strip().splitlines()[-1])
+    assert report["host"]["instruction_set"] == "avx2"
+    assert report["golden"]["passed"]
+    assert quantize["fp32_accuracy"] - report["split"]["accuracy"] <= quantize["max_accuracy_drop"]
+    print("\nemulated Haswell:", json.dumps(report["split"]), json.dumps(report["golden"]))
+    own_test = run_in(project, "make", "test-cpu-compat")
+    assert "1 passed" in own_test.stdout
+    assert "old settings" in own_test.stdout
