@@ -50,6 +50,12 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
     return app
 
 
+def stay_unready(holder: ModelHolder, error: GoldenSetError) -> None:
+    """Keep serving /readyz (503, with the reason) instead of crashing: the reason is the point."""
+    holder.failure = str(error)
+    log.error("not ready: %s", error)
+
+
 def load_startup_model(app: Flask) -> LoadedModel | None:
     """Load the active version; on an empty database register MODEL_DIR first.
 
@@ -68,9 +74,7 @@ def load_startup_model(app: Flask) -> LoadedModel | None:
             register_version(model_dir, local_version(manifest), store, benchmark)
         return holder.refresh()
     except GoldenSetError as error:
-        holder.failure = str(error)
-        log.error("not ready: %s", error)
-        return None
+        return stay_unready(holder, error)
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning(
@@ -79,8 +83,6 @@ def load_startup_model(app: Flask) -> LoadedModel | None:
         try:
             engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
         except GoldenSetError as golden_error:
-            holder.failure = str(golden_error)
-            log.error("not ready: %s", golden_error)
-            return None
+            return stay_unready(holder, golden_error)
         holder.current = LoadedModel(None, local_version(engine.manifest), engine)
         return holder.current
