@@ -71,9 +71,6 @@ DOCUMENT = {
                 "responses": {"200": {"description": "Prometheus text format"}},
             }
         },
-        "/api/openapi.json": {
-            "get": {"summary": "This document", "responses": {"200": _json({"type": "object"})}}
-        },
         "/readyz": {
             "get": {
                 "summary": "Readiness: database reachable and a model loaded",
