@@ -113,8 +113,8 @@ test('annotate: queue two images, label by click and by key, export, see them in
 
   const response = await page.request.get('/api/annotations/items?labeled=true')
   assert.equal(response.status(), 200)
-  const labelled = (await response.json()).items.map((item) => [item.original_name, item.label])
-  assert.deepEqual(labelled.sort(), [
+  const labeled = (await response.json()).items.map((item) => [item.original_name, item.label])
+  assert.deepEqual(labeled.sort(), [
     [first.path.split('/').at(-1), first.label],
     [second.path.split('/').at(-1), second.label],
   ].sort())
