@@ -108,13 +108,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("prediction_logs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_prediction_logs_sha256"))
-        batch_op.drop_index(batch_op.f("ix_prediction_logs_confidence"))
+    # Dropping a table drops its indexes; MariaDB refuses to drop a foreign key's index on its own.
     op.drop_table("prediction_logs")
-    with op.batch_alter_table("annotation_labels", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_annotation_labels_item_id"))
-        batch_op.drop_index(batch_op.f("ix_annotation_labels_annotator"))
     op.drop_table("annotation_labels")
     with op.batch_alter_table("annotation_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_annotation_items_suggestion_confidence"))
