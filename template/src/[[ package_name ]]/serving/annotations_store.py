@@ -69,10 +69,17 @@ def _store_suggestion(item: AnnotationItem, suggestion: Suggestion) -> None:
 
 
 def add_image(
-    storage: Path, data: bytes, original_name: str, max_pixels: int, model: LoadedModel | None = None
+    storage: Path,
+    data: bytes,
+    original_name: str,
+    max_pixels: int,
+    model: LoadedModel | None = None,
+    commit: bool = True,
 ) -> tuple[AnnotationItem, bool]:
     """Store an uploaded image (re-encoded as PNG) with the model's suggestion; returns (item, created).
 
+    With commit=False the row is only flushed, for the caller to commit many at once; a duplicate
+    queued concurrently by another request then raises IntegrityError here or at that commit.
     Raises BadImage for anything that is not a safe, readable image.
     """
     image = decode_image(data, max_pixels)
@@ -81,7 +88,8 @@ def add_image(
     if existing is not None:
         if existing.suggestion_label is None and model is not None:  # queued before there was a model
             _store_suggestion(existing, suggest(model, image))
-            db.session.commit()
+            if commit:
+                db.session.commit()
         return existing, False
     storage.mkdir(parents=True, exist_ok=True)
     item = AnnotationItem(sha256=digest, original_name=Path(original_name or "upload").name[:255])
@@ -89,6 +97,9 @@ def add_image(
         _store_suggestion(item, suggest(model, image))
     image.save(item_path(storage, item), format="PNG")
     db.session.add(item)
+    if not commit:
+        db.session.flush()
+        return item, True
     try:
         db.session.commit()
     except IntegrityError:  # another request queued the same image at the same moment

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..annotations_store import (
     ORDERS,
@@ -28,6 +29,7 @@ from . import current_model
 bp = Blueprint("annotations", __name__, url_prefix="/api/annotations")
 MAX_FILES_PER_UPLOAD = 100
 MAX_LISTED_REJECTIONS = 5  # named in the error message when nothing at all could be queued
+COMMIT_EVERY = 50  # images per commit: one commit (one fsync) per image made bulk queueing disk-bound
 
 
 def storage() -> Path:
@@ -62,27 +64,54 @@ def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 def queue_files(named_files) -> tuple[list[dict], int, list[dict]]:
-    """Queue (name, bytes) pairs; a bad file is listed with its reason and never stops the rest."""
+    """Queue (name, bytes, problem) triples; a bad file is listed with its reason and never stops
+    the rest. Rows are committed COMMIT_EVERY at a time."""
     model = current_model()
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
-    added, duplicates, rejected = [], 0, []
+    added: list[AnnotationItem] = []
+    rejected: list[dict] = []
+    duplicates = 0
+
+    def store(batch: list[tuple[str, bytes]], commit: bool) -> None:
+        nonlocal duplicates
+        for name, data in batch:
+            try:
+                item, created = add_image(storage(), data, name, max_pixels, model, commit=commit)
+            except BadImage as error:
+                rejected.append({"name": name, "error": str(error)})
+                continue
+            if created:
+                added.append(item)
+            else:
+                duplicates += 1
+        db.session.commit()
+
+    def store_batch(batch: list[tuple[str, bytes]]) -> None:
+        nonlocal duplicates
+        marks = (len(added), duplicates, len(rejected))
+        try:
+            store(batch, commit=False)
+        except IntegrityError:  # another request queued one of these images meanwhile: one by one
+            db.session.rollback()
+            del added[marks[0] :], rejected[marks[2] :]
+            duplicates = marks[1]
+            store(batch, commit=True)
+
+    batch: list[tuple[str, bytes]] = []
     for name, data, problem in named_files:
         if problem:
             rejected.append({"name": name, "error": problem})
             continue
-        try:
-            item, created = add_image(storage(), data, name, max_pixels, model)
-        except BadImage as error:
-            rejected.append({"name": name, "error": str(error)})
-            continue
-        if created:
-            added.append(item.as_dict())
-        else:
-            duplicates += 1
+        batch.append((name, data))
+        if len(batch) == COMMIT_EVERY:
+            store_batch(batch)
+            batch = []
+    if batch:
+        store_batch(batch)
     if rejected and not added and not duplicates:
         listed = "; ".join(f"{r['name']}: {r['error']}" for r in rejected[:MAX_LISTED_REJECTIONS])
         raise BadImage(f"nothing could be queued ({len(rejected)} rejected): {listed}")
-    return added, duplicates, rejected
+    return [item.as_dict() for item in added], duplicates, rejected
 
 
 @bp.post("/items")
