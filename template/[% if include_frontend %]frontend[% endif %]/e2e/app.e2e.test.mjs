@@ -165,6 +165,16 @@ test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty
     history.map((row) => [row.annotator, row.label, row.accepted, row.suggestion_label]),
     [['alice', override, false, least.suggestion.label]],
   )
+
+  // Relabel it from the recent list: the new label supersedes the old one, which stays in the history.
+  const entry = page.locator(`[data-test="recent-item"][data-item-id="${least.id}"]`)
+  await entry.locator('[data-test="relabel"]').click()
+  await page.locator(`[data-test="current-item"][data-item-id="${least.id}"]`).waitFor()
+  const relabel = classes.find((name) => name !== least.suggestion.label && name !== override)
+  await nextAfter(() => page.keyboard.press(relabel))
+  await entry.filter({ hasText: relabel }).waitFor()
+  const after = (await getJson(`/api/annotations/items/${least.id}/history`)).history
+  assert.deepEqual(after.map((row) => [row.label, row.superseded_at === null]), [[override, false], [relabel, true]])
 })
 
 test('review: two annotators disagree on an item, the Review view shows it and a reviewer settles it', async () => {

@@ -92,6 +92,12 @@ export function uploadArchive(file) {
   return request('/api/annotations/archive', { method: 'POST', body: form })
 }
 
+// The caller's own current labels, most recent first (to relabel one from an earlier session).
+export function recentLabels(limit = 8) {
+  const labeledBy = getIdentity().annotator || 'anonymous'
+  return request(`/api/annotations/items?${new URLSearchParams({ labeled_by: labeledBy, limit })}`)
+}
+
 // accepted: the model's suggestion was taken as is (Enter), recorded with the label.
 export function setLabel(itemId, label, accepted = false) {
   return request(`/api/annotations/items/${encodeURIComponent(itemId)}/label`, json('PUT', { label, accepted }))

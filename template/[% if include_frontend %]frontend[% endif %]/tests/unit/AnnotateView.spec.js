@@ -9,6 +9,7 @@ vi.mock('../../src/api/client.js', async (original) => ({
   setLabel: vi.fn(),
   clearLabel: vi.fn(),
   uploadItems: vi.fn(),
+  recentLabels: vi.fn(),
 }))
 
 const classes = ['0', '1', '2']
@@ -23,6 +24,7 @@ beforeEach(() => {
     .mockResolvedValue({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
   api.setLabel.mockResolvedValue({})
   api.clearLabel.mockResolvedValue({})
+  api.recentLabels.mockResolvedValue({ items: [] })
 })
 
 describe('annotation tool', () => {
@@ -94,6 +96,20 @@ describe('annotation tool', () => {
     expect(wrapper.find('[data-test="upload-progress"]').attributes('value')).toBe('45')
     expect(wrapper.find('[data-test="notice"]').text()).toBe('44 added, 0 already queued, 1 rejected')
     expect(wrapper.find('[data-test="rejected"]').text()).toBe('bad.png: not an image')
+    wrapper.unmount()
+  })
+
+  it('reopens an earlier label from the recent list and relabels it', async () => {
+    const earlier = { ...item(9), label: '0', labels: [{ annotator: 'anonymous', kind: 'label', label: '0' }] }
+    api.recentLabels.mockResolvedValue({ items: [earlier] })
+    const wrapper = mount(AnnotateView, { attachTo: document.body })
+    await flushPromises()
+    expect(wrapper.find('[data-test="recent-item"]').text()).toContain('0')
+    await wrapper.find('[data-test="relabel"]').trigger('click')
+    expect(wrapper.find('[data-test="current-item"]').text()).toContain('img9.png')
+    await wrapper.find('[data-test="label-1"]').trigger('click')
+    await flushPromises()
+    expect(api.setLabel).toHaveBeenCalledWith(9, '1', false)
     wrapper.unmount()
   })
 

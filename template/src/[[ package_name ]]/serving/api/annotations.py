@@ -20,8 +20,8 @@ from ..annotations_store import (
     retract_label,
 )
 from ..archive import read_archive
-from ..auth import annotator
-from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem
+from ..auth import ANNOTATOR_PATTERN, annotator
+from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
 from ..images import BadImage
 from . import current_model
@@ -148,7 +148,24 @@ def list_items():
     limit = request.args.get("limit", 50, type=int)
     if not 1 <= limit <= 500:
         abort(400, "limit must be between 1 and 500")
-    query = select(AnnotationItem).order_by(AnnotationItem.id).limit(limit)
+    labeled_by = request.args.get("labeled_by")
+    if labeled_by is not None:
+        # the items this annotator currently labels, their most recent label first
+        if not ANNOTATOR_PATTERN.match(labeled_by):
+            abort(400, "labeled_by must be an annotator name")
+        query = (
+            select(AnnotationItem)
+            .join(AnnotationLabel, AnnotationLabel.item_id == AnnotationItem.id)
+            .where(
+                AnnotationLabel.annotator == labeled_by,
+                AnnotationLabel.kind == "label",
+                AnnotationLabel.superseded_at.is_(None),
+            )
+            .order_by(AnnotationLabel.id.desc())
+            .limit(limit)
+        )
+    else:
+        query = select(AnnotationItem).order_by(AnnotationItem.id).limit(limit)
     if labeled != "any":
         column = AnnotationItem.label
         query = query.where(column.is_not(None) if labeled == "true" else column.is_(None))

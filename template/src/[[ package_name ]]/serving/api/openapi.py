@@ -121,6 +121,12 @@ DOCUMENT = {
                         "in": "query",
                         "schema": {"type": "string", "enum": ["queued", "labeled", "disputed", "settled"]},
                     },
+                    {
+                        "name": "labeled_by",
+                        "in": "query",
+                        "description": "only items this annotator has a current label on, newest first",
+                        "schema": {"type": "string", "maxLength": 64},
+                    },
                     LIMIT,
                 ],
                 "responses": {"200": _json({"type": "object"}), "400": ERROR},
