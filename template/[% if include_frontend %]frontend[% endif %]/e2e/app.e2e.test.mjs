@@ -75,10 +75,12 @@ test('predict: a file that is not an image shows the backend error', async () =>
   await page.screenshot({ path: join(artifacts, 'predict-error.png'), fullPage: true })
 })
 
-// Changing a control reloads the queue; wait for that response so steps never race each other.
+// Labeling or changing a control reloads the queue and the recent labels; wait for both answers
+// so the next step never meets a page that is still busy.
 async function nextAfter(action) {
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().includes('/api/annotations/next') && r.request().method() === 'GET'),
+    page.waitForResponse((r) => r.url().includes('/api/annotations/items?labeled_by=')),
     action(),
   ])
   return (await response.json()).item
