@@ -42,7 +42,15 @@ def test_browser_predicts_and_labels_two_images_seen_by_the_backend(web_project)
     )
     assert "1 passed" in result.stdout
     shots = {path.name: path.stat().st_size for path in ARTIFACTS.glob("*.png")}
-    assert set(shots) == {"predict.png", "predict-error.png", "annotate.png", "models.png", "guide.png"}
+    assert set(shots) == {
+        "predict.png",
+        "predict-error.png",
+        "annotate.png",
+        "annotate-suggestions.png",
+        "review.png",
+        "models.png",
+        "guide.png",
+    }
     assert min(shots.values()) > 5_000, "screenshots show rendered pages"
 
 

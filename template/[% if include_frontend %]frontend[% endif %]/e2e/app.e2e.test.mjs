@@ -13,12 +13,15 @@ const artifacts = process.env.E2E_ARTIFACTS ?? 'test-results'
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 mkdirSync(artifacts, { recursive: true })
 
-// One image per class, in class order: [{ label, path }]
-const samples = readdirSync(images, { withFileTypes: true })
+const classes = readdirSync(images, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort()
-  .map((label) => ({ label, path: join(images, label, readdirSync(join(images, label)).sort()[0]) }))
+const filesOf = (label) => readdirSync(join(images, label)).sort().map((name) => join(images, label, name))
+// One image per class, in class order: [{ label, path }]
+const samples = classes.map((label) => ({ label, path: filesOf(label)[0] }))
+// Fifty more for bulk labeling: five per class, none of them among the samples
+const fifty = classes.flatMap((label) => filesOf(label).slice(1, 6))
 
 let browser
 let page
@@ -72,9 +75,32 @@ test('predict: a file that is not an image shows the backend error', async () =>
   await page.screenshot({ path: join(artifacts, 'predict-error.png'), fullPage: true })
 })
 
+// Labeling or changing a control reloads the queue and the recent labels; wait for both answers
+// so the next step never meets a page that is still busy.
+async function nextAfter(action) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/annotations/next') && r.request().method() === 'GET'),
+    page.waitForResponse((r) => r.url().includes('/api/annotations/items?labeled_by=')),
+    action(),
+  ])
+  return (await response.json()).item
+}
+
+async function actAs(name) {
+  await page.locator('[data-test="annotator"]').fill(name)
+  return nextAfter(() => page.locator('[data-test="annotator"]').press('Tab'))
+}
+
+async function getJson(path) {
+  const response = await page.request.get(path)
+  assert.equal(response.status(), 200)
+  return response.json()
+}
+
 test('annotate: queue two images, label by click and by key, export, see them in the backend', async () => {
   const [first, second] = samples.slice(1, 3)
   await page.goto('/annotate')
+  await actAs('alice')
   await page.locator('[data-test="queue-input"]').setInputFiles([first.path, second.path])
   await page.locator('[data-test="notice"]').filter({ hasText: '2 added' }).waitFor()
   const current = page.locator('[data-test="current-item"]')
@@ -84,16 +110,104 @@ test('annotate: queue two images, label by click and by key, export, see them in
   await page.keyboard.press(second.label)
   await page.locator('[data-test="all-done"]').waitFor()
   await page.locator('[data-test="export"]').click()
-  await page.locator('[data-test="notice"]').filter({ hasText: '2 labelled images exported' }).waitFor()
+  await page.locator('[data-test="notice"]').filter({ hasText: '2 labeled images exported' }).waitFor()
   await page.screenshot({ path: join(artifacts, 'annotate.png'), fullPage: true })
 
   const response = await page.request.get('/api/annotations/items?labeled=true')
   assert.equal(response.status(), 200)
-  const labelled = (await response.json()).items.map((item) => [item.original_name, item.label])
-  assert.deepEqual(labelled.sort(), [
+  const labeled = (await response.json()).items.map((item) => [item.original_name, item.label])
+  assert.deepEqual(labeled.sort(), [
     [first.path.split('/').at(-1), first.label],
     [second.path.split('/').at(-1), second.label],
   ].sort())
+})
+
+test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty order shows the least confident first', async () => {
+  await page.goto('/annotate')
+  await page.locator('[data-test="queue-input"]').setInputFiles(fifty)
+  await page.locator('[data-test="notice"]').filter({ hasText: '50 added, 0 already queued' }).waitFor()
+  const bar = page.locator('[data-test="upload-progress"]')
+  assert.deepEqual([await bar.getAttribute('value'), await bar.getAttribute('max')], ['50', '50'])
+
+  const current = page.locator('[data-test="current-item"]')
+  await page.locator('h1').click() // keys go to the page, not to a form control
+  for (let i = 0; i < 10; i += 1) {
+    const id = await current.getAttribute('data-item-id')
+    const suggested = await page.locator('[data-test="suggested-label"]').textContent()
+    assert.ok(classes.includes(suggested), 'the suggestion is one of the classes')
+    assert.match(await page.locator(`[data-test="label-${suggested}"]`).getAttribute('class'), /suggested/)
+    await page.keyboard.press('Enter')
+    await page.locator(`[data-test="current-item"]:not([data-item-id="${id}"])`).waitFor()
+  }
+  await page.locator('[data-test="progress"]').filter({ hasText: '12 / 52 labeled' }).waitFor()
+  const names = new Set(fifty.map((path) => path.split('/').at(-1)))
+  const labeled = (await getJson('/api/annotations/items?labeled=true&limit=500')).items
+  const accepted = labeled.filter((item) => names.has(item.original_name))
+  assert.equal(accepted.length, 10)
+  for (const item of accepted) {
+    assert.deepEqual([item.labels[0].annotator, item.labels[0].accepted], ['alice', true])
+    assert.equal(item.label, item.suggestion.label)
+  }
+
+  const unlabeled = (await getJson('/api/annotations/items?labeled=false&limit=500')).items
+  assert.equal(unlabeled.length, 40)
+  assert.ok(unlabeled.every((item) => item.suggestion), 'every queued image has a suggestion')
+  const least = unlabeled.reduce((a, b) => (b.suggestion.confidence < a.suggestion.confidence ? b : a))
+  const shown = await nextAfter(() => page.locator('[data-test="order"]').selectOption('uncertainty'))
+  assert.equal(shown.id, least.id, 'uncertainty order starts with the least confident item')
+  await page.locator(`[data-test="current-item"][data-item-id="${least.id}"]`).waitFor()
+  assert.equal(await page.locator('[data-test="suggestion-confidence"]').textContent(), least.suggestion.confidence.toFixed(3))
+  await page.screenshot({ path: join(artifacts, 'annotate-suggestions.png'), fullPage: true })
+
+  const override = classes.find((name) => name !== least.suggestion.label)
+  await page.locator('h1').click()
+  await nextAfter(() => page.keyboard.press(override))
+  const { history } = await getJson(`/api/annotations/items/${least.id}/history`)
+  assert.deepEqual(
+    history.map((row) => [row.annotator, row.label, row.accepted, row.suggestion_label]),
+    [['alice', override, false, least.suggestion.label]],
+  )
+
+  // Relabel it from the recent list: the new label supersedes the old one, which stays in the history.
+  const entry = page.locator(`[data-test="recent-item"][data-item-id="${least.id}"]`)
+  await entry.locator('[data-test="relabel"]').click()
+  await page.locator(`[data-test="current-item"][data-item-id="${least.id}"]`).waitFor()
+  const relabel = classes.find((name) => name !== least.suggestion.label && name !== override)
+  await nextAfter(() => page.keyboard.press(relabel))
+  await entry.filter({ hasText: relabel }).waitFor()
+  const after = (await getJson(`/api/annotations/items/${least.id}/history`)).history
+  assert.deepEqual(after.map((row) => [row.label, row.superseded_at === null]), [[override, false], [relabel, true]])
+})
+
+test('review: two annotators disagree on an item, the Review view shows it and a reviewer settles it', async () => {
+  await actAs('bob')
+  const item = await nextAfter(() => page.locator('[data-test="queue"]').selectOption('second-opinion'))
+  assert.ok(item, "bob's second-opinion queue holds alice's labels")
+  await page.locator(`[data-test="current-item"][data-item-id="${item.id}"]`).waitFor()
+  const alices = item.labels.find((row) => row.annotator === 'alice').label
+  const bobs = classes.find((name) => name !== alices)
+  await page.locator('h1').click()
+  await nextAfter(() => page.keyboard.press(bobs))
+  await page.locator('[data-test="progress"]').filter({ hasText: '1 disputed' }).waitFor()
+
+  await page.goto('/review')
+  const row = page.locator(`[data-test="disputed-row"][data-item-id="${item.id}"]`)
+  await row.waitFor()
+  const votes = await row.locator('[data-test="vote"]').allTextContents()
+  assert.deepEqual(votes.sort(), [`alice: ${alices}`, `bob: ${bobs}`].sort())
+  assert.equal(await page.locator('[data-test="percent-agreement"]').textContent(), '0%')
+  await page.screenshot({ path: join(artifacts, 'review.png'), fullPage: true })
+
+  await page.locator('[data-test="annotator"]').fill('carol')
+  await page.locator('[data-test="annotator"]').press('Tab')
+  await row.locator(`[data-test="settle-${alices}"]`).click()
+  await page.locator('[data-test="no-disputes"]').waitFor()
+  const { item: settled } = await getJson(`/api/annotations/items/${item.id}/history`)
+  assert.deepEqual([settled.status, settled.label], ['settled', alices])
+
+  await page.goto('/annotate')
+  await page.locator('[data-test="export"]').click()
+  await page.locator('[data-test="notice"]').filter({ hasText: '13 labeled images exported' }).waitFor()
 })
 
 test('models: the serving version is listed as active with its accuracy', async () => {
@@ -103,6 +217,7 @@ test('models: the serving version is listed as active with its accuracy', async 
   const activeRow = page.locator('[data-test="model-row"]').filter({ has: page.locator('[data-test="active"]') })
   assert.match(await activeRow.textContent(), new RegExp(serving))
   assert.match(await activeRow.textContent(), /0\.\d{4}/)
+  await page.locator('[data-test="prediction-log"]').filter({ hasText: 'PREDICTION_LOG=1' }).waitFor()
   await page.screenshot({ path: join(artifacts, 'models.png'), fullPage: true })
   await page.getByRole('link', { name: 'annotation guide' }).click()
   await page.locator('[data-test="guide"]').filter({ hasText: 'Annotation guide' }).waitFor()

@@ -4,6 +4,7 @@ import PredictView from './views/PredictView.vue'
 export const routes = [
   { path: '/', name: 'predict', component: PredictView },
   { path: '/annotate', name: 'annotate', component: () => import('./views/AnnotateView.vue') },
+  { path: '/review', name: 'review', component: () => import('./views/ReviewView.vue') },
   { path: '/models', name: 'models', component: () => import('./views/ModelsView.vue') },
   { path: '/guide', name: 'guide', component: () => import('./views/GuideView.vue') },
 ]

@@ -9,10 +9,35 @@ export class ApiError extends Error {
   }
 }
 
+// Who is labeling: sent as X-Annotator (and the admin token, when the server sets ADMIN_TOKEN)
+// with every request. Kept in localStorage so a reload does not lose it.
+const IDENTITY_KEY = 'annotation-identity'
+
+export function getIdentity() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(IDENTITY_KEY) ?? '{}')
+    return { annotator: stored.annotator ?? '', token: stored.token ?? '' }
+  } catch {
+    return { annotator: '', token: '' }
+  }
+}
+
+export function setIdentity({ annotator = '', token = '' }) {
+  localStorage.setItem(IDENTITY_KEY, JSON.stringify({ annotator: annotator.trim(), token: token.trim() }))
+}
+
+function identityHeaders() {
+  const { annotator, token } = getIdentity()
+  const headers = {}
+  if (annotator) headers['X-Annotator'] = annotator
+  if (token) headers.Authorization = `Bearer ${token}`
+  return headers
+}
+
 async function request(path, options = {}) {
   let response
   try {
-    response = await fetch(path, options)
+    response = await fetch(path, { ...options, headers: { ...identityHeaders(), ...options.headers } })
   } catch {
     throw new ApiError('Cannot reach the backend. Is the server running?', 0)
   }
@@ -49,8 +74,10 @@ export function listModels() {
   return request('/api/models')
 }
 
-export function nextItem() {
-  return request('/api/annotations/next')
+// order: oldest | uncertainty (least confidence first) | random; queue: unlabeled | second-opinion
+export function nextItem({ order = 'oldest', queue = 'unlabeled' } = {}) {
+  const query = new URLSearchParams({ order, queue })
+  return request(`/api/annotations/next?${query}`)
 }
 
 export function uploadItems(files) {
@@ -59,12 +86,33 @@ export function uploadItems(files) {
   return request('/api/annotations/items', { method: 'POST', body: form })
 }
 
-export function setLabel(itemId, label) {
-  return request(`/api/annotations/items/${encodeURIComponent(itemId)}/label`, json('PUT', { label }))
+export function uploadArchive(file) {
+  const form = new FormData()
+  form.append('archive', file)
+  return request('/api/annotations/archive', { method: 'POST', body: form })
+}
+
+// The caller's own current labels, most recent first (to relabel one from an earlier session).
+export function recentLabels(limit = 8) {
+  const labeledBy = getIdentity().annotator || 'anonymous'
+  return request(`/api/annotations/items?${new URLSearchParams({ labeled_by: labeledBy, limit })}`)
+}
+
+// accepted: the model's suggestion was taken as is (Enter), recorded with the label.
+export function setLabel(itemId, label, accepted = false) {
+  return request(`/api/annotations/items/${encodeURIComponent(itemId)}/label`, json('PUT', { label, accepted }))
 }
 
 export function clearLabel(itemId) {
   return request(`/api/annotations/items/${encodeURIComponent(itemId)}/label`, { method: 'DELETE' })
+}
+
+export function reviewList() {
+  return request('/api/annotations/review')
+}
+
+export function settleItem(itemId, label) {
+  return request(`/api/annotations/items/${encodeURIComponent(itemId)}/review`, json('PUT', { label }))
 }
 
 export function annotationStats() {
@@ -73,4 +121,12 @@ export function annotationStats() {
 
 export function exportLabels() {
   return request('/api/annotations/export', { method: 'POST' })
+}
+
+export function predictionLog() {
+  return request('/api/predictions')
+}
+
+export function queueLowConfidence() {
+  return request('/api/predictions/queue-low-confidence', { method: 'POST' })
 }

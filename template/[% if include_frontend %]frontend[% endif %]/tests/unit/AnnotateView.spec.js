@@ -8,39 +8,55 @@ vi.mock('../../src/api/client.js', async (original) => ({
   nextItem: vi.fn(),
   setLabel: vi.fn(),
   clearLabel: vi.fn(),
+  uploadItems: vi.fn(),
+  recentLabels: vi.fn(),
 }))
 
 const classes = ['0', '1', '2']
-const item = (id) => ({ id, original_name: `img${id}.png`, image_url: `/img/${id}`, label: null })
+const suggestion = { label: '2', confidence: 0.61, model_version: 'v1.0.0' }
+const item = (id) => ({ id, original_name: `img${id}.png`, image_url: `/img/${id}`, label: null, suggestion })
 
 beforeEach(() => {
-  vi.clearAllMocks()
+  vi.resetAllMocks() // also drops unused mockResolvedValueOnce values
   api.nextItem
-    .mockResolvedValueOnce({ item: item(1), classes, progress: { total: 2, labeled: 0 } })
-    .mockResolvedValueOnce({ item: item(2), classes, progress: { total: 2, labeled: 1 } })
-    .mockResolvedValue({ item: item(1), classes, progress: { total: 2, labeled: 0 } })
+    .mockResolvedValueOnce({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
+    .mockResolvedValueOnce({ item: item(2), classes, progress: { total: 2, labeled: 1, disputed: 0 } })
+    .mockResolvedValue({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
   api.setLabel.mockResolvedValue({})
   api.clearLabel.mockResolvedValue({})
+  api.recentLabels.mockResolvedValue({ items: [] })
 })
 
 describe('annotation tool', () => {
   it('labels the shown item by click and moves to the next one', async () => {
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
-    expect(wrapper.find('[data-test="progress"]').text()).toBe('0 / 2 labelled')
-    await wrapper.find('[data-test="label-2"]').trigger('click')
+    expect(wrapper.find('[data-test="progress"]').text()).toBe('0 / 2 labeled')
+    await wrapper.find('[data-test="label-1"]').trigger('click')
     await flushPromises()
-    expect(api.setLabel).toHaveBeenCalledWith(1, '2')
+    expect(api.setLabel).toHaveBeenCalledWith(1, '1', false)
     expect(wrapper.find('[data-test="current-item"]').text()).toContain('img2.png')
     wrapper.unmount()
   })
 
-  it('labels by keyboard shortcut and undoes with u', async () => {
+  it("highlights the model's suggestion and accepts it with Enter", async () => {
+    const wrapper = mount(AnnotateView, { attachTo: document.body })
+    await flushPromises()
+    expect(wrapper.find('[data-test="suggested-label"]').text()).toBe('2')
+    expect(wrapper.find('[data-test="label-2"]').classes()).toContain('suggested')
+    expect(wrapper.find('[data-test="label-0"]').classes()).not.toContain('suggested')
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }))
+    await flushPromises()
+    expect(api.setLabel).toHaveBeenCalledWith(1, '2', true)
+    wrapper.unmount()
+  })
+
+  it('overrides the suggestion by a class key and undoes with u', async () => {
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     window.dispatchEvent(new KeyboardEvent('keydown', { key: '1' }))
     await flushPromises()
-    expect(api.setLabel).toHaveBeenCalledWith(1, '1')
+    expect(api.setLabel).toHaveBeenCalledWith(1, '1', false)
     window.dispatchEvent(new KeyboardEvent('keydown', { key: 'u' }))
     await flushPromises()
     expect(api.clearLabel).toHaveBeenCalledWith(1)
@@ -48,7 +64,56 @@ describe('annotation tool', () => {
     wrapper.unmount()
   })
 
-  it('shows the error and keeps the item when labelling fails', async () => {
+  it('asks for the chosen order and queue', async () => {
+    const wrapper = mount(AnnotateView, { attachTo: document.body })
+    await flushPromises()
+    await wrapper.find('[data-test="order"]').setValue('uncertainty')
+    await flushPromises()
+    expect(api.nextItem).toHaveBeenLastCalledWith({ order: 'uncertainty', queue: 'unlabeled' })
+    await wrapper.find('[data-test="queue"]').setValue('second-opinion')
+    await flushPromises()
+    expect(api.nextItem).toHaveBeenLastCalledWith({ order: 'uncertainty', queue: 'second-opinion' })
+    wrapper.unmount()
+  })
+
+  it('uploads many images in chunks with a progress bar and lists the rejected ones', async () => {
+    api.uploadItems.mockImplementation(async (files) => ({
+      added: files.filter((file) => file.name !== 'bad.png').map((file) => ({ id: file.name })),
+      duplicates: 0,
+      rejected: files.filter((file) => file.name === 'bad.png').map((file) => ({ name: file.name, error: 'not an image' })),
+      progress: { total: 44, labeled: 0, disputed: 0 },
+    }))
+    const wrapper = mount(AnnotateView, { attachTo: document.body })
+    await flushPromises()
+    const files = Array.from({ length: 44 }, (_, i) => new File(['x'], `${i}.png`))
+    files.push(new File(['x'], 'bad.png'))
+    const input = wrapper.find('[data-test="queue-input"]')
+    Object.defineProperty(input.element, 'files', { value: files, configurable: true })
+    Object.defineProperty(input.element, 'value', { value: '', writable: true, configurable: true })
+    await input.trigger('change')
+    await flushPromises()
+    expect(api.uploadItems.mock.calls.map(([batch]) => batch.length)).toEqual([20, 20, 5])
+    expect(wrapper.find('[data-test="upload-progress"]').attributes('value')).toBe('45')
+    expect(wrapper.find('[data-test="notice"]').text()).toBe('44 added, 0 already queued, 1 rejected')
+    expect(wrapper.find('[data-test="rejected"]').text()).toBe('bad.png: not an image')
+    wrapper.unmount()
+  })
+
+  it('reopens an earlier label from the recent list and relabels it', async () => {
+    const earlier = { ...item(9), label: '0', labels: [{ annotator: 'anonymous', kind: 'label', label: '0' }] }
+    api.recentLabels.mockResolvedValue({ items: [earlier] })
+    const wrapper = mount(AnnotateView, { attachTo: document.body })
+    await flushPromises()
+    expect(wrapper.find('[data-test="recent-item"]').text()).toContain('0')
+    await wrapper.find('[data-test="relabel"]').trigger('click')
+    expect(wrapper.find('[data-test="current-item"]').text()).toContain('img9.png')
+    await wrapper.find('[data-test="label-1"]').trigger('click')
+    await flushPromises()
+    expect(api.setLabel).toHaveBeenCalledWith(9, '1', false)
+    wrapper.unmount()
+  })
+
+  it('shows the error and keeps the item when labeling fails', async () => {
     api.setLabel.mockRejectedValueOnce(new api.ApiError('database unavailable, try again later', 503))
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()

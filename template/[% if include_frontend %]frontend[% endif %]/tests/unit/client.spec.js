@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ApiError, predict, setLabel } from '../../src/api/client.js'
+import { ApiError, nextItem, predict, setIdentity, setLabel } from '../../src/api/client.js'
 
 function respond(status, body, statusText = '') {
   return vi.fn().mockResolvedValue(
@@ -7,7 +7,10 @@ function respond(status, body, statusText = '') {
   )
 }
 
-afterEach(() => vi.unstubAllGlobals())
+afterEach(() => {
+  vi.unstubAllGlobals()
+  localStorage.clear()
+})
 
 describe('api client', () => {
   it('returns the prediction body on success', async () => {
@@ -42,6 +45,15 @@ describe('api client', () => {
     await setLabel('1/../2', '3')
     const [path, options] = fetch.mock.calls[0]
     expect(path).toBe('/api/annotations/items/1%2F..%2F2/label')
-    expect(JSON.parse(options.body)).toEqual({ label: '3' })
+    expect(JSON.parse(options.body)).toEqual({ label: '3', accepted: false })
+  })
+
+  it('sends the annotator and the token with every request', async () => {
+    vi.stubGlobal('fetch', respond(200, { item: null }))
+    setIdentity({ annotator: ' alice ', token: 's3cret' })
+    await nextItem({ order: 'uncertainty' })
+    const [path, options] = fetch.mock.calls[0]
+    expect(path).toBe('/api/annotations/next?order=uncertainty&queue=unlabeled')
+    expect(options.headers).toEqual({ 'X-Annotator': 'alice', Authorization: 'Bearer s3cret' })
   })
 })

@@ -18,6 +18,7 @@ from ..params import load_params, write_json
 
 REPORT_PATH = Path("reports/validation.json")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+LABELS_MANIFEST = "labels.csv"  # written next to the class folders by the annotation export
 MAX_LISTED = 20  # problems listed per kind; the counts are always complete
 
 
@@ -84,6 +85,8 @@ def validate_dataset(
         if path.is_dir():
             continue
         relative = path.relative_to(raw_dir).as_posix()
+        if relative == LABELS_MANIFEST:
+            continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             report.add("unexpected files", relative)
             continue

@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 
 from .annotations_store import add_image
+from .images import BadImage
 from .registry import register_version
 
 
@@ -28,7 +29,9 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("import-images")
     @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
     def import_images(folder: Path):
-        """Queue every image file under FOLDER for annotation (duplicates are skipped)."""
+        """Queue every image file under FOLDER for annotation, with the active model's suggestion
+        (duplicates are skipped)."""
+        model = current_app.extensions["model_holder"].refresh()
         added = skipped = 0
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             try:
@@ -37,8 +40,9 @@ def register_cli(app: Flask) -> None:
                     path.read_bytes(),
                     path.name,
                     current_app.config["MAX_IMAGE_PIXELS"],
+                    model,
                 )
-            except ValueError as error:
+            except BadImage as error:
                 click.echo(f"skipped {path}: {error}", err=True)
                 skipped += 1
                 continue

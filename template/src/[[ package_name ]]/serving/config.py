@@ -11,13 +11,29 @@
 - MAX_IMAGE_PIXELS: larger images and decompression bombs get 413; default 4000000
 - ANNOTATION_STORAGE: images queued for labelling; default <instance>/annotation-images
 - EXPORT_DIR: labelled images are exported here, one folder per class; default data/raw
-- ADMIN_TOKEN: when set, activating a model needs `Authorization: Bearer <token>`; default unset
+- ADMIN_TOKEN: when set, activating a model and every annotation write (queue, label, review,
+  export) need `Authorization: Bearer <token>`, and annotation writes an `X-Annotator` name; default unset
+- ARCHIVE_MAX_BYTES: a queued .zip may expand to at most this many bytes; default 200000000
+- ARCHIVE_MAX_MEMBERS: and hold at most this many files; default 5000
+- PREDICTION_LOG: 1 logs every served prediction (model version, label, confidence, image sha256);
+  default 0 (off)
+- PREDICTION_LOG_MAX_ROWS: retention: only the newest rows are kept; default 10000
+- PREDICTION_LOG_IMAGES: 1 also keeps the image (needed to send it to the annotation queue later);
+  default 0 (no image is kept)
+- PREDICTION_LOG_STORAGE: where kept images go; default <instance>/prediction-images
+- LOW_CONFIDENCE: predictions below this confidence count as low-confidence; default 0.6
+- AUTO_QUEUE_LOW_CONFIDENCE: 1 queues every low-confidence served image for annotation at once
+  (the image is then stored in ANNOTATION_STORAGE); default 0
 - MODEL_CHECK_SECONDS: how often each worker checks which version is active; default 2
 - INSTANCE_PATH: folder for the SQLite file and stores; default ./instance
 """
 
 import os
 from pathlib import Path
+
+
+def flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def config_from_env(instance_path: str) -> dict:
@@ -37,4 +53,12 @@ def config_from_env(instance_path: str) -> dict:
         "EXPORT_DIR": env("EXPORT_DIR", "data/raw"),
         "ADMIN_TOKEN": env("ADMIN_TOKEN") or None,
         "MODEL_CHECK_SECONDS": float(env("MODEL_CHECK_SECONDS", "2")),
+        "ARCHIVE_MAX_BYTES": int(env("ARCHIVE_MAX_BYTES", "200000000")),
+        "ARCHIVE_MAX_MEMBERS": int(env("ARCHIVE_MAX_MEMBERS", "5000")),
+        "PREDICTION_LOG": flag(env("PREDICTION_LOG", "0")),
+        "PREDICTION_LOG_MAX_ROWS": int(env("PREDICTION_LOG_MAX_ROWS", "10000")),
+        "PREDICTION_LOG_IMAGES": flag(env("PREDICTION_LOG_IMAGES", "0")),
+        "PREDICTION_LOG_STORAGE": env("PREDICTION_LOG_STORAGE", str(instance / "prediction-images")),
+        "LOW_CONFIDENCE": float(env("LOW_CONFIDENCE", "0.6")),
+        "AUTO_QUEUE_LOW_CONFIDENCE": flag(env("AUTO_QUEUE_LOW_CONFIDENCE", "0")),
     }

@@ -1,9 +1,9 @@
-"""Database tables: model versions and images to annotate."""
+"""Database tables: model versions, images to annotate with their label history, served predictions."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
@@ -40,21 +40,113 @@ class ModelVersion(db.Model):
         }
 
 
+# An item's status: nobody labeled it, annotators agree, annotators disagree, a reviewer decided.
+ITEM_STATUSES = ("queued", "labeled", "disputed", "settled")
+
+
 class AnnotationItem(db.Model):
     __tablename__ = "annotation_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     original_name: Mapped[str] = mapped_column(String(255))  # shown only; never used as a path
+    # The agreed label (None while queued or disputed); the history is in annotation_labels.
     label: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     labeled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    label_count: Mapped[int] = mapped_column(Integer, default=0)  # annotators with a current label
+    # The model's prediction when the image was queued.
+    suggestion_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    suggestion_confidence: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    suggestion_model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    labels: Mapped[list["AnnotationLabel"]] = relationship(
+        back_populates="item", order_by="AnnotationLabel.id", lazy="selectin"
+    )
+
+    @property
+    def suggestion(self) -> dict | None:
+        if self.suggestion_label is None:
+            return None
+        return {
+            "label": self.suggestion_label,
+            "confidence": self.suggestion_confidence,
+            "model_version": self.suggestion_model_version,
+        }
+
+    def current_labels(self) -> list["AnnotationLabel"]:
+        return [row for row in self.labels if row.superseded_at is None]
 
     def as_dict(self) -> dict:
         return {
             "id": self.id,
             "original_name": self.original_name,
+            "sha256": self.sha256,
             "label": self.label,
             "labeled_at": self.labeled_at.isoformat() if self.labeled_at else None,
+            "status": self.status,
+            "suggestion": self.suggestion,
+            "labels": [row.as_dict() for row in self.current_labels()],
             "image_url": f"/api/annotations/items/{self.id}/image",
+        }
+
+
+class AnnotationLabel(db.Model):
+    """One label given by one person. Relabelling or undo supersedes a row; rows are never deleted."""
+
+    __tablename__ = "annotation_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("annotation_items.id"), index=True)
+    annotator: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="label")  # "label" or "review"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # What the model suggested when this label was given, and whether the annotator accepted it.
+    suggestion_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    suggestion_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    item: Mapped[AnnotationItem] = relationship(back_populates="labels")
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "annotator": self.annotator,
+            "label": self.label,
+            "kind": self.kind,
+            "created_at": self.created_at.isoformat(),
+            "superseded_at": self.superseded_at.isoformat() if self.superseded_at else None,
+            "suggestion_label": self.suggestion_label,
+            "suggestion_confidence": self.suggestion_confidence,
+            "accepted": self.accepted,
+        }
+
+
+class PredictionLog(db.Model):
+    """A served prediction (PREDICTION_LOG=1). The image itself is kept only with PREDICTION_LOG_IMAGES=1."""
+
+    __tablename__ = "prediction_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float, index=True)
+    image_kept: Mapped[bool] = mapped_column(Boolean, default=False)
+    queued: Mapped[bool] = mapped_column(Boolean, default=False)  # sent to the annotation queue
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat(),
+            "sha256": self.sha256,
+            "model_version": self.model_version,
+            "label": self.label,
+            "confidence": self.confidence,
+            "image_kept": self.image_kept,
+            "queued": self.queued,
         }

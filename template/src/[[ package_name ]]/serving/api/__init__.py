@@ -1,4 +1,4 @@
-"""Blueprints, one per area: health, predict, models, annotations, openapi."""
+"""Blueprints, one per area: health, predict, models, annotations, predictions (log), openapi."""
 
 from flask import current_app
 

@@ -1,11 +1,10 @@
 """Model versions: list them with their metrics, and switch the active one (hot reload)."""
 
-import hmac
-
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify
 from sqlalchemy import select
 
 from ...artifacts import ArtifactError
+from ..auth import require_admin_token
 from ..db_models import ModelVersion
 from ..extensions import db
 from ..registry import activate
@@ -28,11 +27,7 @@ def list_models():
 
 @bp.post("/<int:version_id>/activate")
 def activate_version(version_id: int):
-    token = current_app.config["ADMIN_TOKEN"]
-    if token:
-        supplied = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(supplied.encode(), token.encode()):
-            abort(401, "activating a model needs 'Authorization: Bearer <ADMIN_TOKEN>'")
+    require_admin_token("activating a model")
     try:
         row = activate(version_id)
     except LookupError as error:

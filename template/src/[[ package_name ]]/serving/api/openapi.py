@@ -21,12 +21,56 @@ PROGRESS = {"$ref": "#/components/schemas/Progress"}
 ITEM = {"$ref": "#/components/schemas/AnnotationItem"}
 ITEM_ID = [{"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 ITEM_AND_PROGRESS = _json({"type": "object", "properties": {"item": ITEM, "progress": PROGRESS}})
+ANNOTATOR = {
+    "name": "X-Annotator",
+    "in": "header",
+    "required": False,
+    "description": "Who is labeling; recorded with every label (required when ADMIN_TOKEN is set)",
+    "schema": {"type": "string", "maxLength": 64},
+}
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+QUEUED = _json(
+    {
+        "type": "object",
+        "properties": {
+            "added": {"type": "array", "items": ITEM},
+            "duplicates": {"type": "integer"},
+            "rejected": {"type": "array", "items": {"$ref": "#/components/schemas/Rejected"}},
+            "progress": PROGRESS,
+        },
+    },
+    "Queued; files that could not be queued are listed in `rejected`",
+)
+LABEL_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["label"],
+                "properties": {
+                    "label": {"type": "string"},
+                    "accepted": {
+                        "type": "boolean",
+                        "description": "true when the model's suggestion was taken as is",
+                    },
+                },
+            }
+        }
+    },
+}
 
 DOCUMENT = {
     "openapi": "3.0.3",
     "info": {"title": "Model serving API", "version": "1.0.0"},
     "paths": {
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _json({"type": "object"})}}},
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {"200": {"description": "Prometheus text format"}},
+            }
+        },
         "/readyz": {
             "get": {
                 "summary": "Readiness: database up, model loaded, golden-set self-test passed",
@@ -71,7 +115,7 @@ DOCUMENT = {
         },
         "/api/annotations/items": {
             "get": {
-                "summary": "List annotation items",
+                "summary": "List annotation items with their current labels and the model's suggestion",
                 "parameters": [
                     {
                         "name": "labeled",
@@ -79,23 +123,54 @@ DOCUMENT = {
                         "schema": {"type": "string", "enum": ["any", "true", "false"]},
                     },
                     {
-                        "name": "limit",
+                        "name": "status",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                        "schema": {"type": "string", "enum": ["queued", "labeled", "disputed", "settled"]},
                     },
+                    {
+                        "name": "labeled_by",
+                        "in": "query",
+                        "description": "only items this annotator has a current label on, newest first",
+                        "schema": {"type": "string", "maxLength": 64},
+                    },
+                    LIMIT,
                 ],
                 "responses": {"200": _json({"type": "object"}), "400": ERROR},
             },
             "post": {
-                "summary": "Queue images for annotation",
+                "summary": "Queue up to 100 images; each gets the active model's suggestion",
+                "parameters": [ANNOTATOR],
                 "requestBody": _upload("images", {"type": "array", "items": BINARY}),
-                "responses": {"201": _json({"type": "object"}), "400": ERROR, "413": ERROR, "415": ERROR},
+                "responses": {"201": QUEUED, "400": ERROR, "401": ERROR, "413": ERROR, "415": ERROR},
             },
+        },
+        "/api/annotations/archive": {
+            "post": {
+                "summary": "Queue the images in one .zip (unsafe or non-image members are listed)",
+                "parameters": [ANNOTATOR],
+                "requestBody": _upload("archive", BINARY),
+                "responses": {"201": QUEUED, "400": ERROR, "401": ERROR, "413": ERROR},
+            }
         },
         "/api/annotations/next": {
             "get": {
-                "summary": "Next unlabelled item (item is null when done)",
-                "responses": {"200": ITEM_AND_PROGRESS},
+                "summary": "Next item for this annotator (item is null when done)",
+                "parameters": [
+                    {
+                        "name": "order",
+                        "in": "query",
+                        "description": "uncertainty: least confidence first (lowest top-class probability)",
+                        "schema": {"type": "string", "enum": ["oldest", "uncertainty", "random"]},
+                    },
+                    {
+                        "name": "queue",
+                        "in": "query",
+                        "description": "unlabeled, or second-opinion: labeled once, by another annotator",
+                        "schema": {"type": "string", "enum": ["unlabeled", "second-opinion"]},
+                    },
+                    ANNOTATOR,
+                ],
+                "responses": {"200": ITEM_AND_PROGRESS, "400": ERROR},
             }
         },
         "/api/annotations/items/{item_id}/image": {
@@ -111,39 +186,91 @@ DOCUMENT = {
                 },
             }
         },
+        "/api/annotations/items/{item_id}/history": {
+            "get": {
+                "summary": "Every label ever given to the item, superseded ones included",
+                "parameters": ITEM_ID,
+                "responses": {"200": _json({"type": "object"}), "404": ERROR},
+            }
+        },
         "/api/annotations/items/{item_id}/label": {
             "put": {
-                "summary": "Label an item",
-                "parameters": ITEM_ID,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["label"],
-                                "properties": {"label": {"type": "string"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {"200": ITEM_AND_PROGRESS, "400": ERROR, "404": ERROR},
+                "summary": "Label an item as this annotator (an earlier label of theirs is superseded)",
+                "parameters": [*ITEM_ID, ANNOTATOR],
+                "requestBody": LABEL_BODY,
+                "responses": {"200": ITEM_AND_PROGRESS, "400": ERROR, "401": ERROR, "404": ERROR},
             },
             "delete": {
-                "summary": "Undo a label",
-                "parameters": ITEM_ID,
-                "responses": {"200": ITEM_AND_PROGRESS, "404": ERROR},
+                "summary": "Undo this annotator's label",
+                "parameters": [*ITEM_ID, ANNOTATOR],
+                "responses": {
+                    "200": ITEM_AND_PROGRESS,
+                    "400": ERROR,
+                    "401": ERROR,
+                    "404": ERROR,
+                    "409": ERROR,
+                },
             },
         },
+        "/api/annotations/items/{item_id}/review": {
+            "put": {
+                "summary": "Settle an item as reviewer (annotators' labels stay in the history)",
+                "parameters": [*ITEM_ID, ANNOTATOR],
+                "requestBody": LABEL_BODY,
+                "responses": {"200": ITEM_AND_PROGRESS, "400": ERROR, "401": ERROR, "404": ERROR},
+            }
+        },
+        "/api/annotations/review": {
+            "get": {
+                "summary": "Disputed items and agreement (percent agreement, Cohen's kappa)",
+                "parameters": [LIMIT],
+                "responses": {"200": _json({"type": "object"}), "400": ERROR},
+            }
+        },
         "/api/annotations/stats": {
-            "get": {"summary": "Labelling progress", "responses": {"200": _json({"type": "object"})}}
+            "get": {
+                "summary": "Labeling progress, labels per class, agreement",
+                "responses": {"200": _json({"type": "object"})},
+            }
         },
         "/api/annotations/export": {
             "post": {
-                "summary": "Export labelled images into the DVC data layout (data/raw/<label>/)",
+                "summary": "Export labeled images into data/raw/<label>/ plus data/raw/labels.csv",
+                "parameters": [ANNOTATOR],
                 "responses": {
-                    "200": _json({"type": "object", "properties": {"exported": {"type": "integer"}}})
+                    "200": _json({"type": "object", "properties": {"exported": {"type": "integer"}}}),
+                    "400": ERROR,
+                    "401": ERROR,
                 },
+            }
+        },
+        "/api/predictions": {
+            "get": {
+                "summary": "Served-prediction log: summary and newest rows (logging is off by default)",
+                "parameters": [
+                    LIMIT,
+                    {
+                        "name": "threshold",
+                        "in": "query",
+                        "schema": {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": True},
+                    },
+                ],
+                "responses": {"200": _json({"type": "object"}), "400": ERROR},
+            }
+        },
+        "/api/predictions/queue-low-confidence": {
+            "post": {
+                "summary": "Send logged predictions under the threshold (whose image was kept) to annotation",
+                "parameters": [ANNOTATOR],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "properties": {"threshold": {"type": "number"}}}
+                        }
+                    },
+                },
+                "responses": {"200": _json({"type": "object"}), "400": ERROR, "401": ERROR},
             }
         },
     },
@@ -152,7 +279,15 @@ DOCUMENT = {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
             "Progress": {
                 "type": "object",
-                "properties": {"total": {"type": "integer"}, "labeled": {"type": "integer"}},
+                "properties": {
+                    "total": {"type": "integer"},
+                    "labeled": {"type": "integer"},
+                    "disputed": {"type": "integer"},
+                },
+            },
+            "Rejected": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "error": {"type": "string"}},
             },
             "AnnotationItem": {
                 "type": "object",
@@ -160,7 +295,19 @@ DOCUMENT = {
                 "properties": {
                     "id": {"type": "integer"},
                     "original_name": {"type": "string"},
+                    "sha256": {"type": "string"},
                     "label": {"type": "string", "nullable": True},
+                    "status": {"type": "string", "enum": ["queued", "labeled", "disputed", "settled"]},
+                    "suggestion": {
+                        "type": "object",
+                        "nullable": True,
+                        "properties": {
+                            "label": {"type": "string"},
+                            "confidence": {"type": "number"},
+                            "model_version": {"type": "string"},
+                        },
+                    },
+                    "labels": {"type": "array", "items": {"type": "object"}},
                     "image_url": {"type": "string"},
                 },
             },

@@ -8,6 +8,7 @@ from prometheus_client import Counter, Histogram
 
 from ...data.preprocessing import preprocess
 from ..images import BadImage, decode_image
+from ..prediction_log import after_prediction
 from . import current_model
 
 bp = Blueprint("predict", __name__, url_prefix="/api")
@@ -20,7 +21,8 @@ def predict():
     upload = request.files.get("image")
     if upload is None:
         raise BadImage("send the image as multipart/form-data in a field named 'image'")
-    image = decode_image(upload.read(), current_app.config["MAX_IMAGE_PIXELS"])
+    data = upload.read()
+    image = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"])
     model = current_model()
     start = time.perf_counter()
     batch = preprocess(image, model.preprocess)[np.newaxis]
@@ -29,9 +31,11 @@ def predict():
     INFERENCE_SECONDS.observe(latency)
     PREDICTIONS.labels(model.version).inc()
     best = int(probabilities.argmax())
+    confidence = round(float(probabilities[best]), 6)
+    after_prediction(current_app.config, data, model, model.classes[best], confidence)  # off by default
     return jsonify(
         label=model.classes[best],
-        confidence=round(float(probabilities[best]), 6),
+        confidence=confidence,
         probabilities={
             name: round(float(p), 6) for name, p in zip(model.classes, probabilities, strict=True)
         },

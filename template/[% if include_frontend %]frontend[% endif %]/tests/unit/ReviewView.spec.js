@@ -1,0 +1,45 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import ReviewView from '../../src/views/ReviewView.vue'
+import * as api from '../../src/api/client.js'
+
+vi.mock('../../src/api/client.js', async (original) => ({
+  ...(await original()),
+  reviewList: vi.fn(),
+  settleItem: vi.fn(),
+}))
+
+const disputed = {
+  id: 7,
+  original_name: 'x.png',
+  image_url: '/img/7',
+  suggestion: { label: '3', confidence: 0.52, model_version: 'v1' },
+  labels: [
+    { id: 1, annotator: 'alice', label: '3' },
+    { id: 2, annotator: 'bob', label: '8' },
+  ],
+}
+const agreement = { items_compared: 3, percent_agreement: 66.7, cohen_kappa: 0.571, annotators: ['alice', 'bob'] }
+
+beforeEach(() => {
+  vi.clearAllMocks()
+  api.reviewList
+    .mockResolvedValueOnce({ items: [disputed], classes: ['3', '8'], agreement })
+    .mockResolvedValue({ items: [], classes: ['3', '8'], agreement })
+  api.settleItem.mockResolvedValue({})
+})
+
+describe('review', () => {
+  it('lists disagreements with agreement figures and settles one', async () => {
+    const wrapper = mount(ReviewView)
+    await flushPromises()
+    expect(wrapper.find('[data-test="percent-agreement"]').text()).toBe('66.7%')
+    expect(wrapper.find('[data-test="kappa"]').text()).toBe('0.571')
+    const votes = wrapper.findAll('[data-test="vote"]').map((vote) => vote.text())
+    expect(votes).toEqual(['alice: 3', 'bob: 8'])
+    await wrapper.find('[data-test="settle-3"]').trigger('click')
+    await flushPromises()
+    expect(api.settleItem).toHaveBeenCalledWith(7, '3')
+    expect(wrapper.find('[data-test="no-disputes"]').exists()).toBe(true)
+  })
+})
