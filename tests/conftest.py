@@ -18,12 +18,14 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate"]
 PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark"]
 VENV_BIN = str(Path(sys.executable).parent)
+# kubectl, kubernetes-validate, checkov and moto's server live in their own venv (scripts/bootstrap.sh).
+TOOLS_BIN = str(Path(os.environ.get("FSML_TOOLS", Path.home() / ".cache" / "fullstack-ml" / "tools")) / "bin")
 
 
 def project_env(project: Path) -> dict[str, str]:
-    """Environment in which a render's own commands run: the shared venv first on PATH."""
+    """Environment in which a render's own commands run: the shared venv first on PATH, then the tools."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = os.pathsep.join([VENV_BIN, TOOLS_BIN, env.get("PATH", "")])
     env["PYTHONPATH"] = str(project / "src")
     env.setdefault("GIT_AUTHOR_NAME", "Template Tests")
     env.setdefault("GIT_AUTHOR_EMAIL", "tests@example.com")
