@@ -1,6 +1,7 @@
 """The generated GitHub Actions: static checks on several renders (zizmor, the workflow JSON
-schema, shellcheck), then real act runs on a render: `ci` on push, and `train` + its model-review
-job on a labelled pull request. Remote actions are replaced by the stand-ins in tests/act/, and
+schema, shellcheck), then real act runs on a render: `ci` on push, `train` + its model-review
+job on a labelled pull request, and the release's model artifacts (its images and `deploy.yml`
+run in test_deploy.py). Remote actions are replaced by the stand-ins in tests/act/, and
 GitHub's comment API by tests/github_standin.py."""
 
 import json
@@ -77,8 +78,16 @@ def act_project(tmp_path_factory):
 
 
 def act(
-    project: Path, origin: Path, event: str, workflow: str, artifacts: Path, *extra: str, event_file=None
+    project: Path,
+    origin: Path,
+    event: str,
+    workflow: str,
+    artifacts: Path,
+    *extra: str,
+    event_file=None,
+    succeed: bool = True,
 ):
+    """Run one workflow under act on this machine; assert it succeeds (or, with succeed=False, fails)."""
     text = (project / ".github" / "workflows" / workflow).read_text()
     command = [
         "act",
@@ -110,7 +119,7 @@ def act(
     result = subprocess.run(
         [*command, *extra], cwd=project, env=project_env(project), capture_output=True, text=True, timeout=900
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert (result.returncode == 0) == succeed, result.stdout[-6000:] + result.stderr[-3000:]
     return result.stdout
 
 
@@ -208,17 +217,24 @@ def tag_event(tmp_path: Path, tag: str) -> Path:
     return event
 
 
-def test_act_release_builds_artifacts_and_versioned_images_up_to_the_push(act_project, tmp_path):
+def test_act_release_builds_verified_model_artifacts(act_project, tmp_path):
+    """The release's `artifacts` job; its `images` job pushes to a real registry in test_deploy.py."""
     project, origin = act_project
     run_in(project, "git", "checkout", "-q", "main")
-    run_in(project, "git", "tag", "v0.9.0", "HEAD~1")  # an older release
     run_in(project, "git", "tag", "v1.0.0")
-    run_in(project, "git", "push", "-q", "origin", "v0.9.0", "v1.0.0")
+    run_in(project, "git", "push", "-q", "origin", "v1.0.0")
     artifacts = tmp_path / "artifacts"
-    secret = ("--secret", f"GITHUB_TOKEN={TOKEN}")
-    newest = tag_event(tmp_path, "v1.0.0")
     output = act(
-        project, origin, "push", "release.yml", artifacts, "--job", "artifacts", *secret, event_file=newest
+        project,
+        origin,
+        "push",
+        "release.yml",
+        artifacts,
+        "--job",
+        "artifacts",
+        "--secret",
+        f"GITHUB_TOKEN={TOKEN}",
+        event_file=tag_event(tmp_path, "v1.0.0"),
     )
     assert re.search(r"\[release/artifacts\s*\] 🏁  Job succeeded", output)
     release = artifacts / "release-artifacts" / "v1.0.0"
@@ -228,20 +244,3 @@ def test_act_release_builds_artifacts_and_versioned_images_up_to_the_push(act_pr
     card = (release / "MODEL_CARD.md").read_text()
     assert re.search(r"- accuracy: 0\.9\d+", card)
     assert "skipped: no TensorRT" in card
-
-    output = act(
-        project, origin, "push", "release.yml", artifacts, "--job", "images", *secret, event_file=newest
-    )
-    assert "stand-in build-push: push skipped (no registry reachable)" in output
-    backend = "ghcr.io/my-org/digit-recognizer-backend"
-    for tag in ("1.0.0", "1.0", "latest"):
-        assert f"--tag {backend}:{tag}" in output, f"backend image tagged {tag}"
-        subprocess.run(["docker", "image", "inspect", f"{backend}:{tag}"], check=True, capture_output=True)
-    assert "--tag ghcr.io/my-org/digit-recognizer-frontend:1.0.0" in output
-
-    older = tag_event(tmp_path, "v0.9.0")
-    output = act(
-        project, origin, "push", "release.yml", artifacts, "--job", "images", *secret, event_file=older
-    )
-    assert f"--tag {backend}:0.9.0" in output
-    assert f"--tag {backend}:latest" not in output, "latest only moves with the newest version"
