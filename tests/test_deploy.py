@@ -23,7 +23,7 @@ import urllib.request
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, project_env, render, run_in
+from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in
 from .databases import free_port
 from .test_docker import docker, docker_engine, post_image  # noqa: F401 (docker_engine is a fixture)
 from .test_workflows import TOKEN, act, tag_event
@@ -79,6 +79,7 @@ def released(tmp_path_factory, registry):
     root = tmp_path_factory.mktemp("deploy")
     project = render(root / "digit-recognizer", container_registry=f"{registry}/acme")
     origin, artifacts = root / "origin.git", root / "artifacts"
+    pipeline_for_plumbing(project)
     run_in(project, "dvc", "repro", "--quiet")
     shutil.copytree(project / "models" / "int8", artifacts / "serving-model")
     run_in(project, "git", "add", "-A")
