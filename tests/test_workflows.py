@@ -40,7 +40,9 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
     project = render(tmp_path / "project", **answers)
     files = workflows(project)
     assert {f.name for f in files} == {"ci.yml", "train.yml", "release.yml", "deploy.yml"}
-    zizmor = run_in(project, "zizmor", "--offline", "--no-progress", *map(str, files))
+    zizmor = run_in(
+        project, "zizmor", "--offline", "--persona", "pedantic", "--no-progress", *map(str, files)
+    )
     assert "No findings" in zizmor.stdout
     run_in(project, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, files))
     for path in files:
@@ -126,8 +128,8 @@ def act(
 def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, tmp_path):
     project, origin = act_project
     output = act(project, origin, "push", "ci.yml", tmp_path / "artifacts")
-    assert re.search(r"\[ci/test\s*\] 🏁  Job succeeded", output)
-    assert re.search(r"\[ci/frontend\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[ci/Lint and tests\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[ci/Web UI\s*\] 🏁  Job succeeded", output)
     for step in ("Lint", "Tests", "Validate data", "Unit tests"):
         assert f"Success - Main {step}" in output
 
@@ -179,8 +181,8 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
             f"GITHUB_TOKEN={TOKEN}",
             event_file=event,
         )
-    assert re.search(r"\[train/train\s*\] 🏁  Job succeeded", output)
-    assert re.search(r"\[train/review\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[train/Train on the GPU runner\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[train/Model review comment\s*\] 🏁  Job succeeded", output)
     assert "model review comment updated on acme/digit-recognizer#7" in output
     assert re.search(r"Running stage 'train'", output)
     assert "Running stage 'benchmark'" in output
@@ -236,7 +238,7 @@ def test_act_release_builds_verified_model_artifacts(act_project, tmp_path):
         f"GITHUB_TOKEN={TOKEN}",
         event_file=tag_event(tmp_path, "v1.0.0"),
     )
-    assert re.search(r"\[release/artifacts\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[release/Model artifacts\s*\] 🏁  Job succeeded", output)
     release = artifacts / "release-artifacts" / "v1.0.0"
     files = sorted(path.name for path in release.iterdir())
     assert files == ["MODEL_CARD.md", "SHA256SUMS", "model-v1.0.0-fp32.onnx", "model-v1.0.0-int8.onnx"]
