@@ -82,8 +82,10 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pipeline_for_plumbing(project: Path) -> None:
     """Params for tests that need the pipeline's outputs but not its accuracy (deploy, storage):
-    3 epochs instead of 15, and no INT8 accuracy budget, which the default INT8 settings miss on
-    CPUs without VNNI (such as these test machines)."""
+    3 epochs instead of 15, a short benchmark, and no INT8 accuracy budget, which the default INT8
+    settings miss on CPUs without VNNI (such as these test machines)."""
     params = project / "params.yaml"
-    text = re.sub(r"(?m)^  epochs: \d+", "  epochs: 3", params.read_text())
-    params.write_text(re.sub(r"(?m)^  max_accuracy_drop: [\d.]+", "  max_accuracy_drop: 1.0", text))
+    text = params.read_text()
+    for key, value in (("epochs", "3"), ("runs", "30"), ("warmup", "5"), ("max_accuracy_drop", "1.0")):
+        text = re.sub(rf"(?m)^  {key}: [\d.]+", f"  {key}: {value}", text)
+    params.write_text(text)

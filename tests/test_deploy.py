@@ -131,8 +131,9 @@ def test_release_pushes_the_image_tag_that_deploys_pull(released, registry):
         }
     for image in ("digit-recognizer-backend", "digit-recognizer-frontend"):
         assert registry_tags(registry, image) == {"1.0.0", "1.0", "1.1.0", "1.1", "1.2.0", "1.2", "latest"}
-    assert ":latest" in outputs["v1.2.0"]
-    assert ":latest" not in outputs["v1.0.0"] + outputs["v1.1.0"], "latest only for the newest version"
+    latest = re.compile(r"--tag \S+:latest\b")
+    assert latest.search(outputs["v1.2.0"])
+    assert not latest.search(outputs["v1.0.0"] + outputs["v1.1.0"]), "latest only for the newest version"
     deploy_script = (project / "scripts" / "deploy.sh").read_text()
     assert 'tag="$(scripts/image-tag.sh "$version")"' in deploy_script
     assert "scripts/image-tag.sh" in (project / "scripts" / "k8s.sh").read_text()
@@ -167,8 +168,13 @@ def switch_windows(output: str) -> list[tuple[float, float]]:
 
 
 def live_tag() -> str:
-    container = f"{COMPOSE_PROJECT}_backend_1"
-    return docker("inspect", "--format", "{{.Config.Image}}", container).stdout.strip().rsplit(":", 1)[1]
+    """The image tag of the environment's backend container (found by compose's labels)."""
+    project = f"label=com.docker.compose.project={COMPOSE_PROJECT}"
+    service = "label=com.docker.compose.service=backend"
+    container = docker("ps", "--quiet", "--filter", project, "--filter", service).stdout.split()
+    assert len(container) == 1, container
+    image = docker("inspect", "--format", "{{.Config.Image}}", container[0]).stdout.strip()
+    return image.rsplit(":", 1)[1]
 
 
 def test_deploy_verifies_rolls_back_a_failed_version_and_keeps_serving(released):
