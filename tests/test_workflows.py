@@ -59,6 +59,8 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
                 script = tmp_path / f"{path.stem}-{name}-{index}.sh"
                 script.write_text("#!/usr/bin/env bash\n" + step["run"])
                 run_in(project, "shellcheck", "--shell=bash", str(script))
+    # The scripts the workflows call (deploy, image tag, Kubernetes render).
+    run_in(project, "shellcheck", *sorted(str(p) for p in (project / "scripts").glob("*.sh")))
     for uses, sha in USES.findall("".join(f.read_text() for f in files)):
         assert re.search(rf"{re.escape(uses)}@{sha} # v\d", "".join(f.read_text() for f in files)), uses
 
