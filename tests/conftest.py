@@ -7,6 +7,7 @@ interpreter running pytest: one venv with PyTorch and the generated project's de
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +19,14 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate"]
 PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark"]
 VENV_BIN = str(Path(sys.executable).parent)
+# kubectl, kubernetes-validate, checkov and moto's server live in their own venv (scripts/bootstrap.sh).
+TOOLS_BIN = str(Path(os.environ.get("FSML_TOOLS", Path.home() / ".cache" / "fullstack-ml" / "tools")) / "bin")
 
 
 def project_env(project: Path) -> dict[str, str]:
-    """Environment in which a render's own commands run: the shared venv first on PATH."""
+    """Environment in which a render's own commands run: the shared venv first on PATH, then the tools."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = os.pathsep.join([VENV_BIN, TOOLS_BIN, env.get("PATH", "")])
     env["PYTHONPATH"] = str(project / "src")
     env.setdefault("GIT_AUTHOR_NAME", "Template Tests")
     env.setdefault("GIT_AUTHOR_EMAIL", "tests@example.com")
@@ -75,3 +78,13 @@ def run_in(
 def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One render with all default answers, shared by the tests that only read it."""
     return render(tmp_path_factory.mktemp("default") / "digit-recognizer")
+
+
+def pipeline_for_plumbing(project: Path) -> None:
+    """Params for tests that need the pipeline's outputs but not its best accuracy (deploy,
+    storage): 3 epochs instead of 15 and a short benchmark."""
+    params = project / "params.yaml"
+    text = params.read_text()
+    for key, value in (("epochs", "3"), ("runs", "30"), ("warmup", "5")):
+        text = re.sub(rf"(?m)^  {key}: [\d.]+", f"  {key}: {value}", text)
+    params.write_text(text)

@@ -67,7 +67,7 @@ def test_every_github_actions_expression_survives_rendering(default_project, tmp
     renders = [
         default_project,
         render(tmp_path / "s3", dvc_remote="s3", dvc_remote_url="s3://bucket/dvc", include_frontend=False),
-        render(tmp_path / "ssh", dvc_remote="ssh", dvc_remote_url="ssh://user@host/srv/dvc"),
+        render(tmp_path / "ssh", dvc_remote="ssh", dvc_remote_url="ssh://u@h/dvc", database="postgresql"),
     ]
     template_workflows = sorted((TEMPLATE / "template" / ".github" / "workflows").glob("*.yml*"))
     assert template_workflows, "the template must ship workflows"

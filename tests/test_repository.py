@@ -10,7 +10,7 @@ from .conftest import TEMPLATE, run_in
     [
         ("ruff", "check", "tests", "scripts", "hooks"),
         ("ruff", "format", "--check", "tests", "scripts", "hooks"),
-        ("zizmor", "--offline", "--no-progress", ".github/workflows"),
+        ("zizmor", "--offline", "--persona", "pedantic", "--no-progress", ".github/workflows"),
         (
             "shellcheck",
             "scripts/bootstrap.sh",

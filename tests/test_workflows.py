@@ -1,6 +1,7 @@
 """The generated GitHub Actions: static checks on several renders (zizmor, the workflow JSON
-schema, shellcheck), then real act runs on a render: `ci` on push, and `train` + its model-review
-job on a labelled pull request. Remote actions are replaced by the stand-ins in tests/act/, and
+schema, shellcheck), then real act runs on a render: `ci` on push, `train` + its model-review
+job on a labelled pull request, and the release's model artifacts (its images and `deploy.yml`
+run in test_deploy.py). Remote actions are replaced by the stand-ins in tests/act/, and
 GitHub's comment API by tests/github_standin.py."""
 
 import json
@@ -39,7 +40,9 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
     project = render(tmp_path / "project", **answers)
     files = workflows(project)
     assert {f.name for f in files} == {"ci.yml", "train.yml", "release.yml", "deploy.yml"}
-    zizmor = run_in(project, "zizmor", "--offline", "--no-progress", *map(str, files))
+    zizmor = run_in(
+        project, "zizmor", "--offline", "--persona", "pedantic", "--no-progress", *map(str, files)
+    )
     assert "No findings" in zizmor.stdout
     run_in(project, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, files))
     for path in files:
@@ -56,6 +59,8 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
                 script = tmp_path / f"{path.stem}-{name}-{index}.sh"
                 script.write_text("#!/usr/bin/env bash\n" + step["run"])
                 run_in(project, "shellcheck", "--shell=bash", str(script))
+    # The scripts the workflows call (deploy, image tag, Kubernetes render).
+    run_in(project, "shellcheck", *sorted(str(p) for p in (project / "scripts").glob("*.sh")))
     for uses, sha in USES.findall("".join(f.read_text() for f in files)):
         assert re.search(rf"{re.escape(uses)}@{sha} # v\d", "".join(f.read_text() for f in files)), uses
 
@@ -77,8 +82,16 @@ def act_project(tmp_path_factory):
 
 
 def act(
-    project: Path, origin: Path, event: str, workflow: str, artifacts: Path, *extra: str, event_file=None
+    project: Path,
+    origin: Path,
+    event: str,
+    workflow: str,
+    artifacts: Path,
+    *extra: str,
+    event_file=None,
+    succeed: bool = True,
 ):
+    """Run one workflow under act on this machine; assert it succeeds (or, with succeed=False, fails)."""
     text = (project / ".github" / "workflows" / workflow).read_text()
     command = [
         "act",
@@ -110,15 +123,15 @@ def act(
     result = subprocess.run(
         [*command, *extra], cwd=project, env=project_env(project), capture_output=True, text=True, timeout=900
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert (result.returncode == 0) == succeed, result.stdout[-6000:] + result.stderr[-3000:]
     return result.stdout
 
 
 def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, tmp_path):
     project, origin = act_project
     output = act(project, origin, "push", "ci.yml", tmp_path / "artifacts")
-    assert re.search(r"\[ci/test\s*\] 🏁  Job succeeded", output)
-    assert re.search(r"\[ci/frontend\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[ci/Lint and tests\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[ci/Web UI\s*\] 🏁  Job succeeded", output)
     for step in ("Lint", "Tests", "Validate data", "Unit tests"):
         assert f"Success - Main {step}" in output
 
@@ -170,8 +183,8 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
             f"GITHUB_TOKEN={TOKEN}",
             event_file=event,
         )
-    assert re.search(r"\[train/train\s*\] 🏁  Job succeeded", output)
-    assert re.search(r"\[train/review\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[train/Train on the GPU runner\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[train/Model review comment\s*\] 🏁  Job succeeded", output)
     assert "model review comment updated on acme/digit-recognizer#7" in output
     assert re.search(r"Running stage 'train'", output)
     assert "Running stage 'benchmark'" in output
@@ -208,19 +221,26 @@ def tag_event(tmp_path: Path, tag: str) -> Path:
     return event
 
 
-def test_act_release_builds_artifacts_and_versioned_images_up_to_the_push(act_project, tmp_path):
+def test_act_release_builds_verified_model_artifacts(act_project, tmp_path):
+    """The release's `artifacts` job; its `images` job pushes to a real registry in test_deploy.py."""
     project, origin = act_project
     run_in(project, "git", "checkout", "-q", "main")
-    run_in(project, "git", "tag", "v0.9.0", "HEAD~1")  # an older release
     run_in(project, "git", "tag", "v1.0.0")
-    run_in(project, "git", "push", "-q", "origin", "v0.9.0", "v1.0.0")
+    run_in(project, "git", "push", "-q", "origin", "v1.0.0")
     artifacts = tmp_path / "artifacts"
-    secret = ("--secret", f"GITHUB_TOKEN={TOKEN}")
-    newest = tag_event(tmp_path, "v1.0.0")
     output = act(
-        project, origin, "push", "release.yml", artifacts, "--job", "artifacts", *secret, event_file=newest
+        project,
+        origin,
+        "push",
+        "release.yml",
+        artifacts,
+        "--job",
+        "artifacts",
+        "--secret",
+        f"GITHUB_TOKEN={TOKEN}",
+        event_file=tag_event(tmp_path, "v1.0.0"),
     )
-    assert re.search(r"\[release/artifacts\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[release/Model artifacts\s*\] 🏁  Job succeeded", output)
     release = artifacts / "release-artifacts" / "v1.0.0"
     files = sorted(path.name for path in release.iterdir())
     assert files == ["MODEL_CARD.md", "SHA256SUMS", "model-v1.0.0-fp32.onnx", "model-v1.0.0-int8.onnx"]
@@ -228,20 +248,3 @@ def test_act_release_builds_artifacts_and_versioned_images_up_to_the_push(act_pr
     card = (release / "MODEL_CARD.md").read_text()
     assert re.search(r"- accuracy: 0\.9\d+", card)
     assert "skipped: no TensorRT" in card
-
-    output = act(
-        project, origin, "push", "release.yml", artifacts, "--job", "images", *secret, event_file=newest
-    )
-    assert "stand-in build-push: push skipped (no registry reachable)" in output
-    backend = "ghcr.io/my-org/digit-recognizer-backend"
-    for tag in ("1.0.0", "1.0", "latest"):
-        assert f"--tag {backend}:{tag}" in output, f"backend image tagged {tag}"
-        subprocess.run(["docker", "image", "inspect", f"{backend}:{tag}"], check=True, capture_output=True)
-    assert "--tag ghcr.io/my-org/digit-recognizer-frontend:1.0.0" in output
-
-    older = tag_event(tmp_path, "v0.9.0")
-    output = act(
-        project, origin, "push", "release.yml", artifacts, "--job", "images", *secret, event_file=older
-    )
-    assert f"--tag {backend}:0.9.0" in output
-    assert f"--tag {backend}:latest" not in output, "latest only moves with the newest version"
