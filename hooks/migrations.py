@@ -87,7 +87,7 @@ def v0_3_0(stage: str) -> None:
             while end > header + 1 and not lines[end - 1].strip():
                 end -= 1
             lines.insert(end, V0_3_0_QUANTIZE)
-        print("migration v0.3.0: added the portable int8 settings to params.yaml (quantize.*)", file=sys.stderr)
+        print("migration v0.3.0: added the portable int8 settings to params.yaml", file=sys.stderr)
     if not any(line.startswith("golden:") for line in lines):
         lines.append(V0_3_0_GOLDEN)
         print("migration v0.3.0: added the golden-set tolerances to params.yaml (golden:)", file=sys.stderr)
