@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter, Histogram
 
 from ...data.preprocessing import preprocess
-from ..images import BadImage, decode_image
+from ...data.images import BadImage, decode_image
 from . import current_model
 
 bp = Blueprint("predict", __name__, url_prefix="/api")
