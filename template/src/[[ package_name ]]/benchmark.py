@@ -10,7 +10,6 @@ next to the figures: latency from another CPU is not comparable.
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -18,12 +17,11 @@ import torch
 
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
-from .runtime import host
-from .runtime.engines import load_engine
 from .paths import BENCHMARK_METRICS as METRICS
 from .paths import CHECKPOINT, INT8_DIR, ONNX_DIR
 from .paths import TENSORRT_DIR as ENGINE_DIR
-
+from .runtime import host
+from .runtime.engines import load_engine
 
 
 def measure(

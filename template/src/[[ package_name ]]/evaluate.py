@@ -1,7 +1,6 @@
 """Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`."""
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import torch

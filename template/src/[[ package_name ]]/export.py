@@ -16,10 +16,10 @@ from .artifacts import write_manifest
 from .data.dataset import load_split
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
-from .runtime.engines import OnnxRuntimeEngine, predict_batched
-from .runtime.golden import golden_inputs, write_golden
 from .paths import CHECKPOINT, ONNX_DIR, SPLITS_DIR
 from .paths import EXPORT_METRICS as METRICS
+from .runtime.engines import OnnxRuntimeEngine, predict_batched
+from .runtime.golden import golden_inputs, write_golden
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 

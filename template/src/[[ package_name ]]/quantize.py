@@ -43,7 +43,6 @@ from .runtime.engines import OnnxRuntimeEngine, predict_batched
 from .runtime.golden import load_golden, write_golden
 
 
-
 class ArrayCalibrationReader(CalibrationDataReader):
     """Feeds calibration images (float32 (N, C, H, W)) to ONNX Runtime's calibrator in batches."""
 

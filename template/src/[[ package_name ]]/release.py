@@ -19,7 +19,15 @@ from pathlib import Path
 
 from .artifacts import ArtifactError, sha256_file, verify_manifest
 from .params import load_params
-from .paths import BENCHMARK_METRICS, EVALUATE_METRICS, INT8_DIR, ONNX_DIR, QUANTIZE_METRICS, TENSORRT_DIR, TENSORRT_METRICS
+from .paths import (
+    BENCHMARK_METRICS,
+    EVALUATE_METRICS,
+    INT8_DIR,
+    ONNX_DIR,
+    QUANTIZE_METRICS,
+    TENSORRT_DIR,
+    TENSORRT_METRICS,
+)
 from .runtime.engines import load_engine
 from .tensorrt import unavailable_reason
 

@@ -15,12 +15,11 @@ import numpy as np
 
 from .artifacts import verify_manifest, write_manifest
 from .params import load_params, write_json
-from .runtime.engines import TensorRTEngine
-from .runtime.golden import load_golden, write_golden
-
 from .paths import INT8_DIR, ONNX_DIR
 from .paths import TENSORRT_DIR as ENGINE_DIR
 from .paths import TENSORRT_METRICS as METRICS
+from .runtime.engines import TensorRTEngine
+from .runtime.golden import load_golden, write_golden
 
 
 def unavailable_reason() -> str | None:

@@ -29,7 +29,6 @@ from .paths import CHECKPOINT, SPLITS_DIR
 from .paths import TRAIN_HISTORY as HISTORY
 
 
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

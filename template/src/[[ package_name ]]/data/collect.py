@@ -145,7 +145,9 @@ def collect_source(source: str, out_dir: Path, upscale: int, max_archive_bytes: 
     if path.is_dir():
         return copy_tree(dataset_root(path), out_dir)
     if not path.is_file():
-        raise SourceError(f"collect.source {source!r} is neither {SAMPLE!r} nor an existing folder or archive")
+        raise SourceError(
+            f"collect.source {source!r} is neither {SAMPLE!r} nor an existing folder or archive"
+        )
     name = path.name.lower()
     if not name.endswith(ARCHIVE_SUFFIXES):
         raise SourceError(f"collect.source {source!r}: archives must end in {', '.join(ARCHIVE_SUFFIXES)}")
@@ -166,7 +168,8 @@ def main() -> None:
     settings = load_params()["collect"]
     source = str(settings["source"])
     try:
-        written = collect_source(source, RAW_DIR, int(settings["upscale"]), int(settings["max_archive_bytes"]))
+        upscale, max_bytes = int(settings["upscale"]), int(settings["max_archive_bytes"])
+        written = collect_source(source, RAW_DIR, upscale, max_bytes)
     except SourceError as error:
         shutil.rmtree(RAW_DIR, ignore_errors=True)
         raise SystemExit(f"collect: {error}") from error

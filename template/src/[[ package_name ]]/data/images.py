@@ -33,7 +33,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # File extensions read as images (compared lower-cased); everything else in a class folder is listed
 # as skipped, never decoded.
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".mpo", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".jpe", ".mpo", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+)
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "BMP", "GIF", "WEBP", "TIFF"})
 # Names that operating systems and archivers leave in folders. Any dot-file is junk too; the
 # generated .dvcignore lists the same names so DVC hashes ignore them as well.

@@ -18,5 +18,7 @@ def write_label_map(classes: list[str], path: Path = LABEL_MAP) -> None:
 def read_label_map(path: Path = LABEL_MAP) -> list[str]:
     """Class names; index i is the model's output i. Raises FileNotFoundError before `validate` ran."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path} is missing: run `dvc repro validate` (it lists the classes found in the data)")
+        raise FileNotFoundError(
+            f"{path} is missing: run `dvc repro validate` (it lists the classes found in the data)"
+        )
     return [str(name) for name in json.loads(Path(path).read_text(encoding="utf-8"))["classes"]]

@@ -211,8 +211,10 @@ def check_report(
         )
     for conflict in report.label_conflicts:
         report.errors.append(
-            "label conflict: the same file is in classes " + ", ".join(map(repr, conflict["classes"]))
-            + ": " + ", ".join(conflict["paths"])
+            "label conflict: the same file is in classes "
+            + ", ".join(map(repr, conflict["classes"]))
+            + ": "
+            + ", ".join(conflict["paths"])
         )
     needed = min_images_per_class(val_fraction, test_fraction)
     for name, count in counts.items():
@@ -230,7 +232,8 @@ def check_report(
         if largest and count and count / largest < min_class_ratio:
             report.warnings.append(f"class {name!r} has {count} images vs {largest} in the largest class")
     if report.duplicates:
-        report.warnings.append(f"{len(report.duplicates)} duplicate files within a class left out of the split")
+        count = len(report.duplicates)
+        report.warnings.append(f"{count} duplicate files within a class left out of the split")
 
 
 def main() -> None:
@@ -247,7 +250,8 @@ def main() -> None:
     write_json(VALIDATION_REPORT, report.as_dict())
     if not report.ok:
         sys.exit(
-            f"validate: data in {RAW_DIR} failed validation (full report: {VALIDATION_REPORT})\n{report.summary()}"
+            f"validate: data in {RAW_DIR} failed validation (full report: {VALIDATION_REPORT})\n"
+            + report.summary()
         )
     write_label_map(list(report.class_counts))
     for warning in report.warnings:

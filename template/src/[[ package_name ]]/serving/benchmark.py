@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.images import decode_image
 from ..data.preprocessing import preprocess
 from ..params import write_json
 from ..paths import INT8_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
 from ..runtime.engines import load_engine
 from .config import config_from_env
-from ..data.images import decode_image
 from .registry import LoadedModel, local_version
 
 REPORT = SERVE_BENCHMARK_REPORT
@@ -137,7 +137,8 @@ def wait_ready(port: int, server: subprocess.Popen, timeout: float = 60) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix())))
+    default_model = Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix()))
+    parser.add_argument("--model-dir", type=Path, default=default_model)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)

@@ -6,8 +6,8 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter, Histogram
 
-from ...data.preprocessing import preprocess
 from ...data.images import BadImage, decode_image
+from ...data.preprocessing import preprocess
 from . import current_model
 
 bp = Blueprint("predict", __name__, url_prefix="/api")
