@@ -26,7 +26,9 @@ def png_header_only(width: int, height: int) -> bytes:
     """A PNG that declares width x height pixels (8-bit grey) with almost no data: a bomb header."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\0" * 64)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    )
 
 
 def dds_with_fourcc(fourcc: bytes) -> bytes:
@@ -88,12 +90,18 @@ def odd_files() -> dict[str, tuple[bytes, str | int]]:
         "uncompressed.dds": (encode(photo.convert("RGBA"), "DDS"), 415),
         "exotic_fourcc.dds": (dds_with_fourcc(b"ATI1"), (400, 415)),
         "unknown_fourcc.dds": (dds_with_fourcc(b"ZZZZ"), (400, 415)),
-        "photoshop.psd": (b"8BPS\x00\x01" + bytes(6) + struct.pack(">HIIHH", 3, 40, 60, 8, 3) + bytes(64), 415),
+        "photoshop.psd": (
+            b"8BPS\x00\x01" + bytes(6) + struct.pack(">HIIHH", 3, 40, 60, 8, 3) + bytes(64),
+            415,
+        ),
         "pcx.pcx": (encode(photo, "PCX"), 415),
         "tga.tga": (encode(photo, "TGA"), 415),
     }
     if "WEBP" in Image.SAVE:
         files["photo.webp"] = (encode(photo, "WEBP"), "ok")
         animated = [photo, photo.rotate(90), photo.rotate(180)]
-        files["animated.webp"] = (encode(animated[0], "WEBP", save_all=True, append_images=animated[1:]), "ok")
+        files["animated.webp"] = (
+            encode(animated[0], "WEBP", save_all=True, append_images=animated[1:]),
+            "ok",
+        )
     return files

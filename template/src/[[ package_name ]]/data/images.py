@@ -116,7 +116,7 @@ def read_image(source: bytes | str | Path | BinaryIO, max_pixels: int = DEFAULT_
     except FileNotFoundError:
         raise
     except UnidentifiedImageError as error:
-        raise BadImage("not an image file Pillow recognises") from error
+        raise BadImage("not a readable image (no format Pillow recognises)") from error
     except Image.DecompressionBombError as error:
         raise BadImage(f"image rejected as a decompression bomb: {error}", 413) from error
     except Exception as error:  # noqa: BLE001 - untrusted bytes: any decoder failure means "unreadable"
