@@ -136,12 +136,14 @@ def collect_source(source: str, out_dir: Path, upscale: int, max_archive_bytes: 
 
     Raises SourceError for a missing or unsupported source, or an unsafe or oversized archive.
     """
+    path = Path(source).expanduser()
+    if source != SAMPLE and path.resolve().is_relative_to(out_dir.resolve()):
+        raise SourceError(f"collect.source {source!r} is inside {out_dir}, which collect replaces")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     if source == SAMPLE:
         return collect_digits(out_dir, upscale)
-    path = Path(source).expanduser()
     if path.is_dir():
         return copy_tree(dataset_root(path), out_dir)
     if not path.is_file():
@@ -158,9 +160,7 @@ def collect_source(source: str, out_dir: Path, upscale: int, max_archive_bytes: 
             else:
                 extract_tar(path, Path(scratch), max_archive_bytes)
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as error:
-            if isinstance(error, tarfile.FilterError):
-                raise SourceError(f"{path}: {error}") from error
-            raise SourceError(f"{path} is not a readable archive: {error}") from error
+            raise SourceError(f"{path} is not a safe, readable archive: {error}") from error
         return copy_tree(dataset_root(Path(scratch)), out_dir)
 
 
