@@ -38,7 +38,7 @@ IMAGE_SUFFIXES = frozenset(
 )
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "BMP", "GIF", "WEBP", "TIFF"})
 # Names that operating systems and archivers leave in folders. Any dot-file is junk too; the
-# generated .dvcignore lists the same names so DVC hashes ignore them as well.
+# generated data/.dvcignore lists the same names so DVC hashes ignore them as well.
 JUNK_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin"})
 BACKGROUND = (255, 255, 255)
 DEFAULT_MAX_PIXELS = 100_000_000  # about a 12,000 x 8,000 photo; Pillow's own bomb limit is 89M

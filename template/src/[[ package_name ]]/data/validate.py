@@ -2,7 +2,7 @@
 
 Layout: data/raw/<class>/<image> (images may sit in subfolders of their class folder). Accepted:
 any image data/images.py reads, at any size and mode. Ignored: OS and archiver junk (dot-files,
-Thumbs.db, desktop.ini, __MACOSX; the same names are in .dvcignore). Class names are the folder
+Thumbs.db, desktop.ini, __MACOSX; the same names are in data/.dvcignore). Class names are the folder
 names in Unicode NFC; the sorted names become data/label_map.json, the model's output order.
 
 Excluded from the split and listed in full in reports/validation.json: unreadable files and
