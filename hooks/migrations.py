@@ -40,10 +40,72 @@ def move_keeping_edits(version: str, stage: str, old: Path, new: Path) -> None:
     saved.unlink()
 
 
+def top_level_blocks(text: str) -> dict[str, list[str]]:
+    """YAML text -> {top-level key: its lines (header + indented body)}; comments stay with a block."""
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#") and ":" in line:
+            current = line.split(":", 1)[0]
+            blocks[current] = []
+        if current is not None:
+            blocks[current].append(line)
+    return blocks
+
+
+def child_entries(block: list[str]) -> dict[str, list[str]]:
+    """A section's lines -> {direct child key: its lines}, for children indented by two spaces."""
+    entries: dict[str, list[str]] = {}
+    current = None
+    for line in block[1:]:
+        if line.startswith("  ") and not line.startswith("   ") and not line.strip().startswith("#"):
+            current = line.strip().split(":", 1)[0]
+            entries[current] = []
+        if current is not None and line.strip():
+            entries[current].append(line)
+    return entries
+
+
+def add_missing_params(stage: str) -> None:
+    """params.yaml is the user's and never overwritten: after an update, settings the new template
+    reads but the project's file lacks are added with the template's defaults (values kept)."""
+    params = Path("params.yaml")
+    template = Path(__file__).resolve().parents[1] / "template" / "params.yaml.jinja"
+    if stage != "after" or not params.is_file() or not template.is_file():
+        return
+    ours = params.read_text()
+    theirs = top_level_blocks(template.read_text())
+    mine = top_level_blocks(ours)
+    lines = ours.rstrip("\n").splitlines()
+    added = []
+    for section, block in theirs.items():
+        if section not in mine:
+            lines += ["", *block]
+            added.append(section)
+            continue
+        missing = [key for key in child_entries(block) if key not in child_entries(mine[section])]
+        if not missing:
+            continue
+        end = lines.index(mine[section][0]) + len(mine[section])
+        while lines[end - 1].strip() == "":  # insert before the blank lines that end the section
+            end -= 1
+        new = [line for key in missing for line in child_entries(block)[key]]
+        lines[end:end] = new
+        mine = top_level_blocks("\n".join(lines))
+        added += [f"{section}.{key}" for key in missing]
+    if added:
+        params.write_text("\n".join(lines).rstrip("\n") + "\n")
+        print(
+            f"migration: added to params.yaml with the template's defaults: {', '.join(added)}",
+            file=sys.stderr,
+        )
+
+
 def v0_2_0(stage: str) -> None:
     """The merge-leftover check moved from scripts/ to scripts/hooks/ (scripts/ now holds deploy.sh)."""
     old, new = Path("scripts/check_merge_leftovers.py"), Path("scripts/hooks/check_merge_leftovers.py")
     move_keeping_edits("v0.2.0", stage, old, new)
+    add_missing_params(stage)
 
 
 V0_3_0_QUANTIZE = """\

@@ -10,22 +10,18 @@ next to the figures: latency from another CPU is not comparable.
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
-from .export import ONNX_DIR
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
-from .quantize import INT8_DIR
+from .paths import BENCHMARK_METRICS as METRICS
+from .paths import CHECKPOINT, INT8_DIR, ONNX_DIR
+from .paths import TENSORRT_DIR as ENGINE_DIR
 from .runtime import host
 from .runtime.engines import load_engine
-from .tensorrt import ENGINE_DIR
-from .train import CHECKPOINT
-
-METRICS = Path("metrics/benchmark.json")
 
 
 def measure(

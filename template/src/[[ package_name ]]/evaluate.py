@@ -1,7 +1,6 @@
 """Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`."""
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -10,10 +9,8 @@ from sklearn.metrics import accuracy_score, f1_score
 from .data.dataset import load_split
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
-from .train import CHECKPOINT
-
-METRICS = Path("metrics/evaluate.json")
-CONFUSION = Path("reports/confusion.csv")
+from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR
+from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
@@ -37,7 +34,7 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: l
 def main() -> None:
     params = load_params()
     model, classes, _ = load_checkpoint(CHECKPOINT)
-    test_set = load_split(params["data"]["splits_dir"], "test", params["data"])
+    test_set = load_split(SPLITS_DIR, "test", params["data"])
     labels = test_set.labels.numpy()
     predicted = predict_labels(model, test_set.images)
     metrics = classification_metrics(labels, predicted, classes)

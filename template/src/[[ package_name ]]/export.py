@@ -16,12 +16,11 @@ from .artifacts import write_manifest
 from .data.dataset import load_split
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
+from .paths import CHECKPOINT, ONNX_DIR, SPLITS_DIR
+from .paths import EXPORT_METRICS as METRICS
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
 from .runtime.golden import golden_inputs, write_golden
-from .train import CHECKPOINT
 
-ONNX_DIR = Path("models/onnx")
-METRICS = Path("metrics/export.json")
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 
 
@@ -71,7 +70,7 @@ def main() -> None:
     params = load_params()
     tolerance = float(params["export"]["parity_tolerance"])
     model, classes, preprocess = load_checkpoint(CHECKPOINT)
-    test_images = load_split(params["data"]["splits_dir"], "test", params["data"]).images
+    test_images = load_split(SPLITS_DIR, "test", params["data"]).images
     images = test_images[:256]
     model_path = ONNX_DIR / "model.onnx"
     export_onnx(model, images[:2], model_path, int(params["export"]["opset"]))

@@ -35,14 +35,12 @@ from onnxruntime.quantization import (
 
 from .artifacts import verify_manifest, write_manifest
 from .data.dataset import load_split
-from .export import ONNX_DIR
 from .params import load_params, write_json
+from .paths import INT8_DIR, ONNX_DIR, SPLITS_DIR
+from .paths import QUANTIZE_METRICS as METRICS
 from .runtime import host
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
 from .runtime.golden import load_golden, write_golden
-
-INT8_DIR = Path("models/int8")
-METRICS = Path("metrics/quantize.json")
 
 
 class ArrayCalibrationReader(CalibrationDataReader):
@@ -111,7 +109,7 @@ def main() -> None:
     settings = params["quantize"]
     budget = float(settings["max_accuracy_drop"])
     fp32_path, manifest = verify_manifest(ONNX_DIR)
-    train_images = load_split(params["data"]["splits_dir"], "train", params["data"]).images.numpy()
+    train_images = load_split(SPLITS_DIR, "train", params["data"]).images.numpy()
     rng = np.random.default_rng(int(params["seed"]))
     count = min(int(settings["calibration_samples"]), len(train_images))
     calibration = train_images[rng.choice(len(train_images), size=count, replace=False)]
@@ -124,7 +122,7 @@ def main() -> None:
     except ValueError as error:
         sys.exit(str(error))
 
-    test_set = load_split(params["data"]["splits_dir"], "test", params["data"])
+    test_set = load_split(SPLITS_DIR, "test", params["data"])
     images, labels = test_set.images.numpy(), test_set.labels.numpy()
     fp32_engine = OnnxRuntimeEngine(fp32_path, manifest)
     int8_engine = OnnxRuntimeEngine(int8_path, manifest)

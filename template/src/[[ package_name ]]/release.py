@@ -19,15 +19,24 @@ from pathlib import Path
 
 from .artifacts import ArtifactError, sha256_file, verify_manifest
 from .params import load_params
+from .paths import (
+    BENCHMARK_METRICS,
+    EVALUATE_METRICS,
+    INT8_DIR,
+    ONNX_DIR,
+    QUANTIZE_METRICS,
+    TENSORRT_DIR,
+    TENSORRT_METRICS,
+)
 from .runtime.engines import load_engine
 from .tensorrt import unavailable_reason
 
 VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
 MODEL_DIRS = {
-    "fp32": Path("models/onnx"),
-    "int8": Path("models/int8"),
-    "tensorrt-fp16": Path("models/tensorrt/fp16"),
-    "tensorrt-int8": Path("models/tensorrt/int8"),
+    "fp32": ONNX_DIR,
+    "int8": INT8_DIR,
+    "tensorrt-fp16": TENSORRT_DIR / "fp16",
+    "tensorrt-int8": TENSORRT_DIR / "int8",
 }
 
 
@@ -46,10 +55,10 @@ def self_test(kind: str, directory: Path) -> str:
 
 
 def model_card(version: str, files: dict[str, Path], manifest: dict, checks: dict[str, str]) -> str:
-    evaluate = read_json(Path("metrics/evaluate.json"))
-    quantize = read_json(Path("metrics/quantize.json"))
-    engines = read_json(Path("metrics/benchmark.json")).get("engines", {})
-    tensorrt = read_json(Path("metrics/tensorrt.json")).get("status", "not run")
+    evaluate = read_json(EVALUATE_METRICS)
+    quantize = read_json(QUANTIZE_METRICS)
+    engines = read_json(BENCHMARK_METRICS).get("engines", {})
+    tensorrt = read_json(TENSORRT_METRICS).get("status", "not run")
     params = load_params()
     lines = [
         f"# Model card — {version}",

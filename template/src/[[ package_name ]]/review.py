@@ -19,14 +19,16 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from .paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, MODEL_REVIEW, QUANTIZE_METRICS
+
 MARKER = "<!-- model-review -->"
 HEADLINE = {  # (metrics file, key) -> label; shown first, in this order
-    ("metrics/evaluate.json", "accuracy"): "accuracy",
-    ("metrics/quantize.json", "int8_accuracy"): "INT8 accuracy",
-    ("metrics/benchmark.json", "engines.onnxruntime_int8.latency_p50_ms"): "INT8 latency p50 (ms)",
-    ("metrics/benchmark.json", "engines.onnxruntime_int8.throughput_ips"): "INT8 throughput (img/s)",
-    ("metrics/benchmark.json", "engines.onnxruntime_int8.size_bytes"): "INT8 model size (bytes)",
-    ("metrics/benchmark.json", "engines.onnxruntime_fp32.size_bytes"): "FP32 model size (bytes)",
+    (EVALUATE_METRICS.as_posix(), "accuracy"): "accuracy",
+    (QUANTIZE_METRICS.as_posix(), "int8_accuracy"): "INT8 accuracy",
+    (BENCHMARK_METRICS.as_posix(), "engines.onnxruntime_int8.latency_p50_ms"): "INT8 latency p50 (ms)",
+    (BENCHMARK_METRICS.as_posix(), "engines.onnxruntime_int8.throughput_ips"): "INT8 throughput (img/s)",
+    (BENCHMARK_METRICS.as_posix(), "engines.onnxruntime_int8.size_bytes"): "INT8 model size (bytes)",
+    (BENCHMARK_METRICS.as_posix(), "engines.onnxruntime_fp32.size_bytes"): "FP32 model size (bytes)",
 }
 
 
@@ -91,7 +93,7 @@ def confusion_rows(path: Path) -> list[str]:
     return rows
 
 
-BENCHMARK = "metrics/benchmark.json"
+BENCHMARK = BENCHMARK_METRICS.as_posix()
 
 
 def benchmark_host(revision: str | None) -> dict:
@@ -150,7 +152,7 @@ def build(base: str, output: Path) -> str:
         "",
         "<details><summary>Confusion matrix (test split)</summary>",
         "",
-        *confusion_rows(Path("reports/confusion.csv")),
+        *confusion_rows(CONFUSION),
         "",
         "</details>",
     ]
@@ -203,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     build_cmd = commands.add_parser("build", help="write the Markdown report")
     build_cmd.add_argument("--base", required=True, help="git revision to compare with")
-    build_cmd.add_argument("--output", type=Path, default=Path("reports/model-review.md"))
+    build_cmd.add_argument("--output", type=Path, default=MODEL_REVIEW)
     post_cmd = commands.add_parser("post", help="create or update the PR comment")
     post_cmd.add_argument("report", type=Path)
     post_cmd.add_argument("--repo", required=True, help="owner/name")

@@ -14,14 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import verify_manifest, write_manifest
-from .export import ONNX_DIR
 from .params import load_params, write_json
-from .quantize import INT8_DIR
+from .paths import INT8_DIR, ONNX_DIR
+from .paths import TENSORRT_DIR as ENGINE_DIR
+from .paths import TENSORRT_METRICS as METRICS
 from .runtime.engines import TensorRTEngine
 from .runtime.golden import load_golden, write_golden
-
-ENGINE_DIR = Path("models/tensorrt")
-METRICS = Path("metrics/tensorrt.json")
 
 
 def unavailable_reason() -> str | None:

@@ -20,13 +20,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from .data.dataset import load_split
+from .data.label_map import read_label_map
 from .data.preprocessing import PreprocessConfig
 from .model import build_model
 from .model.checkpoint import save_checkpoint
 from .params import load_params
-
-CHECKPOINT = Path("models/model.safetensors")
-HISTORY = Path("reports/train_history.csv")
+from .paths import CHECKPOINT, SPLITS_DIR
+from .paths import TRAIN_HISTORY as HISTORY
 
 
 def seed_everything(seed: int) -> None:
@@ -68,7 +68,7 @@ def train(params: dict, splits_dir: Path, checkpoint: Path = CHECKPOINT, history
     data, model_params, train_params = params["data"], params["model"], params["train"]
     device, rank, world_size = setup_device()
     seed_everything(int(params["seed"]) + rank)
-    classes = [str(c) for c in data["classes"]]
+    classes = read_label_map()
     config = PreprocessConfig.from_params(data)
 
     train_set = load_split(splits_dir, "train", data)
@@ -146,7 +146,7 @@ def train(params: dict, splits_dir: Path, checkpoint: Path = CHECKPOINT, history
 
 def main() -> None:
     params = load_params()
-    best = train(params, Path(params["data"]["splits_dir"]))
+    best = train(params, SPLITS_DIR)
     if best >= 0:
         print(f"train: best validation accuracy {best:.4f}, weights in {CHECKPOINT}")
 

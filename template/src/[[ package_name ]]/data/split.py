@@ -1,29 +1,53 @@
-"""Stage `split`: stratified, seeded train/val/test split written as CSV files (path,label)."""
+"""Stage `split`: stratified, seeded train/val/test split written as CSV files (path,label).
+
+Takes the images `validate` accepted: the files it listed as excluded or duplicate in
+reports/validation.json are left out, and labels are the class names of data/label_map.json.
+"""
 
 import csv
+import json
 from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
 from ..params import load_params
-from .validate import IMAGE_SUFFIXES
+from ..paths import RAW_DIR, SPLITS_DIR, VALIDATION_REPORT
+from .images import class_image_files
+from .label_map import read_label_map
+from .validate import class_folders
 
 SPLITS = ("train", "val", "test")
 
 
-def list_images(raw_dir: Path, classes: list[str]) -> list[tuple[str, str]]:
+def excluded_paths(report: dict) -> set[str]:
+    """Paths relative to the raw folder that validation excluded (unreadable, too small, duplicate)."""
+    listed = [item["path"] for items in report.get("excluded", {}).values() for item in items]
+    return set(listed) | {item["path"] for item in report.get("duplicates", [])}
+
+
+def list_images(raw_dir: Path, classes: list[str], excluded: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """(path, class name) for every image of `classes` under `raw_dir`, minus `excluded` paths."""
+    folders = class_folders(raw_dir)
     items = []
     for label in classes:
-        for path in sorted((raw_dir / label).iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES:
+        images, _ = class_image_files(folders[label])
+        for path in images:
+            if path.relative_to(raw_dir).as_posix() not in excluded:
                 items.append((path.as_posix(), label))
     return items
 
 
 def split_dataset(
-    raw_dir: Path, out_dir: Path, classes: list[str], val_fraction: float, test_fraction: float, seed: int
+    raw_dir: Path,
+    out_dir: Path,
+    classes: list[str],
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    excluded: set[str] = frozenset(),
 ) -> dict[str, int]:
-    items = list_images(raw_dir, classes)
+    """Write {train,val,test}.csv to `out_dir` and return their sizes."""
+    items = list_images(raw_dir, classes, excluded)
     labels = [label for _, label in items]
     rest, test = train_test_split(items, test_size=test_fraction, stratify=labels, random_state=seed)
     rest_labels = [label for _, label in rest]
@@ -44,15 +68,17 @@ def split_dataset(
 def main() -> None:
     params = load_params()
     data = params["data"]
+    report = json.loads(VALIDATION_REPORT.read_text(encoding="utf-8"))
     sizes = split_dataset(
-        Path(data["raw_dir"]),
-        Path(data["splits_dir"]),
-        classes=[str(name) for name in data["classes"]],
+        RAW_DIR,
+        SPLITS_DIR,
+        classes=read_label_map(),
         val_fraction=float(data["val_fraction"]),
         test_fraction=float(data["test_fraction"]),
         seed=int(params["seed"]),
+        excluded=excluded_paths(report),
     )
-    print(f"split: {sizes}")
+    print(f"split: {sizes}, {len(excluded_paths(report))} excluded files left out")
 
 
 if __name__ == "__main__":

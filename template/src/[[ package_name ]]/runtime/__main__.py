@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..artifacts import ArtifactError
+from ..data.images import decode_image
 from ..data.preprocessing import PreprocessConfig, preprocess
 from . import host
 from .engines import load_engine, predict_batched
@@ -33,8 +33,7 @@ def split_accuracy(engine, split_csv: Path) -> dict:
         rows = list(csv.DictReader(handle))
     images = []
     for row in rows:
-        with Image.open(row["path"]) as image:
-            images.append(preprocess(image, config))
+        images.append(preprocess(decode_image(Path(row["path"])), config))
     labels = np.array([index[row["label"]] for row in rows])
     predicted = predict_batched(engine, np.stack(images)).argmax(1)
     return {"images": len(rows), "accuracy": round(float((predicted == labels).mean()), 6)}

@@ -21,18 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.images import decode_image
 from ..data.preprocessing import preprocess
 from ..params import write_json
+from ..paths import INT8_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
 from ..runtime.engines import load_engine
 from .config import config_from_env
-from .images import decode_image
 from .registry import LoadedModel, local_version
 
-REPORT = Path("reports/serve_benchmark.json")
+REPORT = SERVE_BENCHMARK_REPORT
 
 
 def sample_png() -> bytes:
-    test_csv = Path("data/splits/test.csv")
+    test_csv = SPLITS_DIR / "test.csv"
     if test_csv.exists():
         first_path = test_csv.read_text().splitlines()[1].rsplit(",", 1)[0]
         return Path(first_path).read_bytes()
@@ -136,7 +137,8 @@ def wait_ready(port: int, server: subprocess.Popen, timeout: float = 60) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", "models/int8")))
+    default_model = Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix()))
+    parser.add_argument("--model-dir", type=Path, default=default_model)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)

@@ -31,6 +31,8 @@
 import os
 from pathlib import Path
 
+from ..paths import BENCHMARK_METRICS, INT8_DIR
+
 
 def flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
@@ -42,9 +44,9 @@ def config_from_env(instance_path: str) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "MODEL_DIR": env("MODEL_DIR", "models/int8"),
+        "MODEL_DIR": env("MODEL_DIR", INT8_DIR.as_posix()),
         "MODEL_STORE": env("MODEL_STORE", str(instance / "models")),
-        "BENCHMARK_FILE": env("BENCHMARK_FILE", "metrics/benchmark.json"),
+        "BENCHMARK_FILE": env("BENCHMARK_FILE", BENCHMARK_METRICS.as_posix()),
         "FRONTEND_DIST": env("FRONTEND_DIST", "frontend/dist"),
         "INFERENCE_ENGINE": env("INFERENCE_ENGINE", "onnxruntime"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", "5000000")),

@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from ..artifacts import ArtifactError
-from .images import BadImage
+from ..data.images import BadImage
 
 log = logging.getLogger(__name__)
 

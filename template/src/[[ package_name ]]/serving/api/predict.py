@@ -6,8 +6,8 @@ import numpy as np
 from flask import Blueprint, current_app, jsonify, request
 from prometheus_client import Counter, Histogram
 
+from ...data.images import BadImage, decode_image
 from ...data.preprocessing import preprocess
-from ..images import BadImage, decode_image
 from ..prediction_log import after_prediction
 from . import current_model
 

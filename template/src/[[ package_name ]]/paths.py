@@ -1,0 +1,26 @@
+"""Where every pipeline artifact lives, relative to the project root: the one definition.
+
+Stage modules, release, review and the serving defaults import these names; dvc.yaml (which cannot
+import Python) names the same paths, and tests/test_paths.py checks that the two agree.
+"""
+
+from pathlib import Path
+
+RAW_DIR = Path("data/raw")  # collect's copy of the source, <class>/<image>
+LABEL_MAP = Path("data/label_map.json")  # class names in model-output order, from the data
+SPLITS_DIR = Path("data/splits")  # {train,val,test}.csv with path,label
+VALIDATION_REPORT = Path("reports/validation.json")
+
+CHECKPOINT = Path("models/model.safetensors")
+TRAIN_HISTORY = Path("reports/train_history.csv")
+EVALUATE_METRICS = Path("metrics/evaluate.json")
+CONFUSION = Path("reports/confusion.csv")
+ONNX_DIR = Path("models/onnx")
+EXPORT_METRICS = Path("metrics/export.json")
+INT8_DIR = Path("models/int8")
+QUANTIZE_METRICS = Path("metrics/quantize.json")
+TENSORRT_DIR = Path("models/tensorrt")
+TENSORRT_METRICS = Path("metrics/tensorrt.json")
+BENCHMARK_METRICS = Path("metrics/benchmark.json")
+SERVE_BENCHMARK_REPORT = Path("reports/serve_benchmark.json")
+MODEL_REVIEW = Path("reports/model-review.md")
