@@ -81,10 +81,11 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pipeline_for_plumbing(project: Path) -> None:
-    """Params for tests that need the pipeline's outputs but not its best accuracy (deploy,
-    storage): 3 epochs instead of 15 and a short benchmark."""
+    """Params for tests that need the pipeline's outputs but not its accuracy (deploy, storage):
+    3 epochs instead of 15, a short benchmark, and no INT8 accuracy budget (an under-trained
+    3-epoch model loses about 2 points in INT8; the budget is tested on the full pipeline)."""
     params = project / "params.yaml"
     text = params.read_text()
-    for key, value in (("epochs", "3"), ("runs", "30"), ("warmup", "5")):
+    for key, value in (("epochs", "3"), ("runs", "30"), ("warmup", "5"), ("max_accuracy_drop", "1.0")):
         text = re.sub(rf"(?m)^  {key}: [\d.]+", f"  {key}: {value}", text)
     params.write_text(text)
