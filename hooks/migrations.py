@@ -108,52 +108,10 @@ def v0_2_0(stage: str) -> None:
     add_missing_params(stage)
 
 
-V0_3_0_QUANTIZE = """\
-  calibrate_method: MinMax  # MinMax | Entropy | Percentile
-  # 7-bit weights: right on every CPU ONNX Runtime dispatches to. Without VNNI (AVX2, AVX-512F) its
-  # U8S8 kernels saturate 8-bit weights (ORT quantization docs, FAQ); VNNI, AMX, ARM64 lose nothing.
-  reduce_range: true
-  # Signed int8 with zero points of 0 (symmetric): the explicit INT8 that TensorRT builds from.
-  activation_type: QInt8
-  weight_type: QInt8
-  symmetric_activations: true
-"""
-V0_3_0_GOLDEN = """
-golden:                 # the self-test each model runs wherever it is loaded (runtime/golden.py)
-  samples: 32           # test images shipped with every model, with the reference logits
-  # top-1 agreement with the FP32 reference, and max logit error vs this artifact's own outputs
-  # on the build machine as a fraction of their range
-  fp32: {min_top1_agreement: 1.0, max_logit_error: 0.001}
-  int8: {min_top1_agreement: 0.9, max_logit_error: 0.02}
-  tensorrt_fp16: {min_top1_agreement: 0.95, max_logit_error: 0.02}
-  tensorrt_int8: {min_top1_agreement: 0.9, max_logit_error: 0.05}
-"""
-
-
 def v0_3_0(stage: str) -> None:
-    """params.yaml is yours and never overwritten: add the new `quantize` settings and the `golden`
-    section where they are missing, as text, so your values and comments stay as they are."""
-    params = Path("params.yaml")
-    if stage != "after" or not params.is_file():
-        return
-    lines = params.read_text().splitlines(keepends=True)
-    text = "".join(lines)
-    if "reduce_range:" not in text:
-        header = next((i for i, line in enumerate(lines) if line.rstrip() == "quantize:"), None)
-        if header is None:
-            lines += ["\nquantize:\n", V0_3_0_QUANTIZE]
-        else:
-            end = header + 1
-            while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
-                end += 1
-            while end > header + 1 and not lines[end - 1].strip():
-                end -= 1
-            lines.insert(end, V0_3_0_QUANTIZE)
-        print("migration v0.3.0: added the portable int8 settings to params.yaml", file=sys.stderr)
-    if not any(line.startswith("golden:") for line in lines):
-        lines.append(V0_3_0_GOLDEN)
-        print("migration v0.3.0: added the golden-set tolerances to params.yaml (golden:)", file=sys.stderr)
-    params.write_text("".join(lines))
+    """New settings (portable int8 `quantize.*`, `golden`, `collect.source`, image checks) are added
+    to params.yaml where missing; your values and comments stay."""
+    add_missing_params(stage)
 
 
 MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0}
