@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
-from .data.dataset import load_split
+from .data.dataset import batches, load_split
+from .data.preprocessing import PreprocessConfig
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
 from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR
@@ -14,9 +15,15 @@ from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
-def predict_labels(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    outputs = [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
-    return torch.cat(outputs).numpy() if outputs else np.empty(0, dtype=np.int64)
+def predict_split(model: torch.nn.Module, dataset, workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(true labels, predicted labels), int64 (N,) each, streaming the split batch by batch."""
+    labels, predicted = [], []
+    for images, batch_labels in batches(dataset, 256, workers, desc="evaluate"):
+        predicted.append(model(torch.from_numpy(images)).argmax(1).numpy())
+        labels.append(batch_labels)
+    if not labels:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(labels), np.concatenate(predicted)
 
 
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
@@ -33,10 +40,9 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: l
 
 def main() -> None:
     params = load_params()
-    model, classes, _ = load_checkpoint(CHECKPOINT)
-    test_set = load_split(SPLITS_DIR, "test", params["data"])
-    labels = test_set.labels.numpy()
-    predicted = predict_labels(model, test_set.images)
+    model, classes, preprocess = load_checkpoint(CHECKPOINT)
+    test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
+    labels, predicted = predict_split(model, test_set, int(params["data"].get("workers", 0)))
     metrics = classification_metrics(labels, predicted, classes)
     write_json(METRICS, metrics)
     CONFUSION.parent.mkdir(parents=True, exist_ok=True)

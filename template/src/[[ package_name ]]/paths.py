@@ -12,7 +12,7 @@ SPLITS_DIR = Path("data/splits")  # {train,val,test}.csv with path,label
 VALIDATION_REPORT = Path("reports/validation.json")
 
 CHECKPOINT = Path("models/model.safetensors")
-TRAIN_HISTORY = Path("reports/train_history.csv")
+TRAIN_LIVE_DIR = Path("reports/train")  # DVCLive: metrics.json, plots/metrics/{train,val}/*.tsv
 EVALUATE_METRICS = Path("metrics/evaluate.json")
 CONFUSION = Path("reports/confusion.csv")
 ONNX_DIR = Path("models/onnx")

@@ -11,8 +11,15 @@ from . import build_model
 
 
 def save_checkpoint(
-    model: nn.Module, path: Path, classes: list[str], model_params: dict, preprocess: dict
+    model: nn.Module,
+    path: Path,
+    classes: list[str],
+    model_params: dict,
+    preprocess: dict,
+    initial_weights: str = "random",
 ) -> None:
+    """Weights plus metadata: architecture, width, classes, preprocessing and what training started
+    from (`initial_weights`: "random", "imagenet (<torchvision weights name>)" or "file <path>")."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     metadata = {
@@ -20,6 +27,7 @@ def save_checkpoint(
         "width": str(model_params["width"]),
         "classes": json.dumps(classes),
         "preprocess": json.dumps(preprocess),
+        "initial_weights": initial_weights,
     }
     save_file(state, str(path), metadata=metadata)
 

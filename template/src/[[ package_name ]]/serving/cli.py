@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 
 from .annotations_store import add_image
-from .images import BadImage
+from ..data.images import BadImage
 from .registry import register_version
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .annotations_store import add_image
 from .db_models import PredictionLog
 from .extensions import db
-from .images import BadImage
+from ..data.images import BadImage
 
 log = logging.getLogger(__name__)
 
