@@ -1,9 +1,9 @@
 """Memory benchmark: peak RSS of the `train` stage on 2,000 vs 20,000 generated photos.
 
-    python -m [[ package_name ]].bench_memory [--small 2000] [--large 20000] [--side 256]
+    python -m <package>.bench_memory   (make bench-memory) [--small 2000] [--large 20000] [--side 256]
 
 Generates `--large` JPEGs of `--side` x `--side` pixels (smooth colour fields with a few shapes, in
-4 classes) once, then runs the real train stage (`python -m [[ package_name ]].train`, this
+4 classes) once, then runs the real train stage (`python -m <package>.train`, this
 project's params.yaml with `train.epochs: 1`) on the first `--small` and on all of them, in a scratch
 workspace, and reads each run's peak resident set size from the kernel (`os.wait4` ->
 `ru_maxrss`). The run uses `data.workers: 0` unless `--workers` says otherwise, so that the one
@@ -75,10 +75,11 @@ def run_train(workspace: Path, rows: list[tuple[str, str]], params: dict, projec
             writer.writerows(subset)
     (workspace / "data" / "label_map.json").write_text(json.dumps(list(CLASSES)))
     (workspace / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "src"), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(project / "src"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "[[ package_name ]].train"],
+        [sys.executable, "-m", f"{__package__}.train"],
         cwd=workspace,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     params["model"]["weights_path"] = ""
     with tempfile.TemporaryDirectory() as tmp:
         photos = args.photos or Path(tmp) / "photos"
-        print(f"bench-memory: generating {args.large} JPEGs of {args.side}x{args.side} in {photos} ...", flush=True)
+        side = f"{args.side}x{args.side}"
+        print(f"bench-memory: generating {args.large} JPEGs of {side} in {photos} ...", flush=True)
         rows = generate_photos(photos, args.large, args.side)
         disk = sum(Path(path).stat().st_size for path, _ in rows)
         results = []
@@ -121,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             result["in_memory_tensors_bytes"] = count * channels * size * size * 4
             results.append(result)
             print(
-                f"  {count:>6} images: peak RSS {result['peak_rss_bytes'] / 2**20:8.1f} MiB in {result['seconds']} s"
+                f"  {count:>6} images: peak RSS {result['peak_rss_bytes'] / 2**20:8.1f} MiB"
+                f" in {result['seconds']} s"
                 f" (decoded up front, the float32 tensors alone would be"
                 f" {result['in_memory_tensors_bytes'] / 2**20:.1f} MiB at {size}x{size})",
                 flush=True,

@@ -79,7 +79,9 @@ def initial_weights(model_params: dict) -> str:
     return "random"
 
 
-def train(params: dict, splits_dir: Path, checkpoint: Path = CHECKPOINT, live_dir: Path = TRAIN_LIVE_DIR) -> float:
+def train(
+    params: dict, splits_dir: Path, checkpoint: Path = CHECKPOINT, live_dir: Path = TRAIN_LIVE_DIR
+) -> float:
     """Train and return the best validation accuracy (-1.0 on ranks other than 0)."""
     data, model_params, train_params = params["data"], params["model"], params["train"]
     device, rank, world_size = setup_device()
@@ -156,7 +158,10 @@ def train(params: dict, splits_dir: Path, checkpoint: Path = CHECKPOINT, live_di
         live.log_metric("val/accuracy", round(val_accuracy, 6))
         live.log_metric("lr", scheduler.get_last_lr()[0])
         live.next_step()
-        print(f"epoch {epoch:3d}  train_loss {train_loss:.4f}  val_loss {val_loss:.4f}  val_acc {val_accuracy:.4f}")
+        print(
+            f"epoch {epoch:3d}  train_loss {train_loss:.4f}  val_loss {val_loss:.4f}"
+            f"  val_acc {val_accuracy:.4f}"
+        )
         if val_accuracy > best_accuracy:
             best_accuracy = val_accuracy
             save_checkpoint(model, checkpoint, classes, model_params, config.as_dict(), started_from)

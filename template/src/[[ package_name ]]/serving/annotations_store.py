@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..data.preprocessing import PreprocessConfig, preprocess
+from ..data.images import decode_image
+from ..data.preprocessing import preprocess
 from ..data.validate import LABELS_MANIFEST
 from .db_models import AnnotationItem, AnnotationLabel, utcnow
 from .extensions import db
-from ..data.images import decode_image
 
 if TYPE_CHECKING:
     from .registry import LoadedModel

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ...data.images import BadImage
 from ..annotations_store import (
     ORDERS,
     QUEUES,
@@ -23,7 +24,6 @@ from ..archive import read_archive
 from ..auth import ANNOTATOR_PATTERN, annotator
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
-from ...data.images import BadImage
 from . import current_model
 
 bp = Blueprint("annotations", __name__, url_prefix="/api/annotations")

@@ -235,7 +235,10 @@ DOCUMENT = {
         },
         "/api/annotations/export": {
             "post": {
-                "summary": "Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv (default data/annotated)",
+                "summary": (
+                    "Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv"
+                    " (default data/annotated)"
+                ),
                 "parameters": [ANNOTATOR],
                 "responses": {
                     "200": _json({"type": "object", "properties": {"exported": {"type": "integer"}}}),
