@@ -114,7 +114,13 @@ def v0_3_0(stage: str) -> None:
     add_missing_params(stage)
 
 
-MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0}
+def v0_4_0(stage: str) -> None:
+    """Own images and backbones: `data.workers`, `model.pretrained`/`weights_path`, `train.augment`
+    (and anything else new) are added to params.yaml where missing."""
+    add_missing_params(stage)
+
+
+MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0, "v0.4.0": v0_4_0}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in MIGRATIONS or sys.argv[2] not in ("before", "after"):

@@ -67,7 +67,7 @@ def run_train(workspace: Path, rows: list[tuple[str, str]], params: dict, projec
     """Run the train stage on `rows` in `workspace`; returns peak RSS (bytes) and wall time (s)."""
     splits = workspace / "data" / "splits"
     splits.mkdir(parents=True, exist_ok=True)
-    validation = rows[:: 10]
+    validation = rows[::10]
     for name, subset in (("train", rows), ("val", validation)):
         with open(splits / f"{name}.csv", "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)

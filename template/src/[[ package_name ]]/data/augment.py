@@ -44,5 +44,3 @@ def build_augmentation(settings: dict | None, image_size: int) -> v2.Compose | N
 
 def describe(pipeline: v2.Compose | None) -> str:
     return "none" if pipeline is None else ", ".join(type(step).__name__ for step in pipeline.transforms)
-
-
