@@ -114,3 +114,16 @@ def test_int8_model_self_tests_and_keeps_its_accuracy_on_an_emulated_avx2_cpu(re
     own_test = run_in(project, "make", "test-cpu-compat")
     assert "1 passed" in own_test.stdout
     assert "old settings" in own_test.stdout
+
+
+def test_dvclive_training_curves_show_in_dvc_plots_and_experiments(reproduced):
+    project, _ = reproduced
+    plots = json.loads(run_in(project, "dvc", "plots", "show", "--json").stdout)["data"]
+    assert {"training loss", "validation accuracy", "confusion matrix"} <= set(plots)
+    curve = plots["validation accuracy"]
+    assert curve, "the plot has data"
+    experiments = json.loads(run_in(project, "dvc", "exp", "show", "--json").stdout)
+    live = experiments[0]["data"]["metrics"]["reports/train/metrics.json"]["data"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert live["step"] == params["train"]["epochs"]
+    assert 0.9 < live["best_val_accuracy"] <= 1.0

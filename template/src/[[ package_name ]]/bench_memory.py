@@ -16,7 +16,6 @@ Writes reports/memory_benchmark.json.
 import argparse
 import copy
 import csv
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +27,9 @@ import numpy as np
 import yaml
 from PIL import Image, ImageDraw
 
+from .data.label_map import write_label_map
 from .params import PARAMS_FILE, load_params, write_json
+from .paths import LABEL_MAP
 
 REPORT = Path("reports/memory_benchmark.json")
 CLASSES = ("circles", "squares", "stripes", "plain")
@@ -73,7 +74,7 @@ def run_train(workspace: Path, rows: list[tuple[str, str]], params: dict, projec
             writer = csv.writer(handle)
             writer.writerow(["path", "label"])
             writer.writerows(subset)
-    (workspace / "data" / "label_map.json").write_text(json.dumps(list(CLASSES)))
+    write_label_map(list(CLASSES), workspace / LABEL_MAP)
     (workspace / "params.yaml").write_text(yaml.safe_dump(params))
     path = os.pathsep.join([str(project / "src"), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
