@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
 from ..runtime.golden import GoldenSetError
+from .batching import MicroBatcher
 from .config import config_from_env
 from .db_models import ModelVersion
 from .errors import register_error_handlers
@@ -42,7 +43,10 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
     register_cli(app)
 
     app.extensions["model_holder"] = ModelHolder(
-        app.config["INFERENCE_ENGINE"], app.config["MODEL_CHECK_SECONDS"]
+        app.config["INFERENCE_ENGINE"], app.config["MODEL_CHECK_SECONDS"], app.config["INFERENCE_THREADS"]
+    )
+    app.extensions["batcher"] = MicroBatcher(
+        app.config["BATCH_MAX_SIZE"], app.config["BATCH_MAX_WAIT_MS"] / 1000
     )
     if load_model:
         with app.app_context():
@@ -81,7 +85,7 @@ def load_startup_model(app: Flask) -> LoadedModel | None:
             "database unavailable at startup (%s); serving %s directly", error.__class__.__name__, model_dir
         )
         try:
-            engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
+            engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir, app.config["INFERENCE_THREADS"])
         except GoldenSetError as golden_error:
             return stay_unready(holder, golden_error)
         holder.current = LoadedModel(None, local_version(engine.manifest), engine)

@@ -92,6 +92,17 @@ DOCUMENT = {
                 },
             }
         },
+        "/api/upload-check": {
+            "post": {
+                "summary": "Parse an upload like /api/predict and answer without decoding it (benchmark baseline)",
+                "requestBody": _upload("image", BINARY),
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"bytes": {"type": "integer"}}}),
+                    "400": ERROR,
+                    "413": ERROR,
+                },
+            }
+        },
         "/api/models": {
             "get": {
                 "summary": "Model versions with metrics; which one is active",
