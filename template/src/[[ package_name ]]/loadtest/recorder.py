@@ -22,9 +22,8 @@ def record_to(path: Path | str) -> None:
         seconds = response_time / 1000
         status = getattr(response, "status_code", 0) or 0
         error = None if exception is None else f"{exception.__class__.__name__}: {exception}"[:200]
-        rows.append(
-            {"name": name, "start": time.time() - seconds, "seconds": seconds, "status": status, "error": error}
-        )
+        start = time.time() - seconds
+        rows.append({"name": name, "start": start, "seconds": seconds, "status": status, "error": error})
 
     @events.quitting.add_listener
     def on_quitting(**_kwargs):

@@ -146,11 +146,12 @@ def bentoml_python(version: str) -> Path:
     wanted = f"bentoml=={version} onnxruntime=={onnxruntime.__version__}"
     marker = BENTOML_VENV / "installed.txt"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--without-scm-ignore-files", str(BENTOML_VENV)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(BENTOML_VENV)], check=True)
     if not marker.exists() or marker.read_text() != wanted:
         print(f"installing {wanted} into {BENTOML_VENV} ...", flush=True)
         packages = [*wanted.split(), "numpy", "pillow", "pyyaml"]
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages], check=True)
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, *packages], check=True)
         marker.write_text(wanted)
     return python
 
@@ -172,7 +173,8 @@ def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}{'5xx':>6}"
+    header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}"
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -199,7 +201,8 @@ def ratios(rows: list[dict]) -> dict:
 def main() -> None:
     settings = load_params()["serve_benchmark"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix())))
+    default_model = Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix()))
+    parser.add_argument("--model-dir", type=Path, default=default_model)
     parser.add_argument("--seconds", type=float, default=float(settings["seconds"]))
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(settings["concurrency"]))
     parser.add_argument("--skip-bentoml", action="store_true", help="no BentoML rows (no venv is created)")
@@ -234,7 +237,8 @@ def main() -> None:
                     measure(port, "/api/upload-check", "image", "upload-check")
         if not args.skip_bentoml:
             port = free_port()
-            with bentoml_server(port, args.model_dir, workers, settings["bentoml"], scratch_dir / "bento.log"):
+            bento_log = scratch_dir / "bento.log"
+            with bentoml_server(port, args.model_dir, workers, settings["bentoml"], bento_log):
                 measure(port, "/predict", "image", "bentoml")
 
     report = {

@@ -30,4 +30,5 @@ def multipart(field: str, file: Path) -> tuple[bytes, str]:
         f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{file.name}"\r\n'
         f"Content-Type: {kind}\r\n\r\n"
     ).encode()
-    return head + file.read_bytes() + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    body = head + file.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"

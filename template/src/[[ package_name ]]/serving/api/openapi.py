@@ -94,7 +94,7 @@ DOCUMENT = {
         },
         "/api/upload-check": {
             "post": {
-                "summary": "Parse an upload like /api/predict and answer without decoding it (benchmark baseline)",
+                "summary": "Parse an upload like /api/predict, answer without decoding (benchmark baseline)",
                 "requestBody": _upload("image", BINARY),
                 "responses": {
                     "200": _json({"type": "object", "properties": {"bytes": {"type": "integer"}}}),
