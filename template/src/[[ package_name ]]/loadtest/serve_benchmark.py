@@ -215,31 +215,31 @@ def main() -> None:
         rows.append({"server": server, "concurrency": users} | summary)
         print(f"  {server} x{users}: {summary['rps']} req/s, {summary['errors']} errors", flush=True)
 
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as servers:
         scratch_dir = Path(scratch)
         files = image_files(test_pngs(int(settings["images"])), scratch_dir / "images")
-        load_env = {"LOAD_IMAGES": str(scratch_dir / "images")}
-        record = scratch_dir / "requests.jsonl"
-
-        def measure(port: int, path: str, field: str, server: str) -> None:
-            for users in args.concurrency:
-                env = load_env | {"LOAD_PATH": path, "LOAD_FIELD": field}
-                found = run_locust(f"http://127.0.0.1:{port}", users, args.seconds + warmup, record, env)
-                add(server, users, summarise(found, skip_seconds=warmup))
-
         for users in args.concurrency:
             add("in-process", users, in_process(args.model_dir, files, users, args.seconds, max_pixels))
-        for name, extra in settings["servers"].items():
+        # Every server runs from the start; the runs take turns per concurrency, so that a busy
+        # moment on a shared machine does not land on one server only.
+        targets = []  # (row name, port, path)
+        for index, (name, extra) in enumerate(settings["servers"].items()):
             port, instance = free_port(), scratch_dir / f"instance-{name}"
-            with gunicorn(port, instance, args.model_dir, workers, extra, scratch_dir / f"{name}.log"):
-                measure(port, "/api/predict", "image", f"gunicorn {name}")
-                if name == next(iter(settings["servers"])):
-                    measure(port, "/api/upload-check", "image", "upload-check")
+            log = scratch_dir / f"{name}.log"
+            servers.enter_context(gunicorn(port, instance, args.model_dir, workers, extra, log))
+            targets.append((f"gunicorn {name}", port, "/api/predict"))
+            if index == 0:
+                targets.append(("upload-check", port, "/api/upload-check"))
         if not args.skip_bentoml:
-            port = free_port()
-            bento_log = scratch_dir / "bento.log"
-            with bentoml_server(port, args.model_dir, workers, settings["bentoml"], bento_log):
-                measure(port, "/predict", "image", "bentoml")
+            port, bento, log = free_port(), settings["bentoml"], scratch_dir / "bento.log"
+            servers.enter_context(bentoml_server(port, args.model_dir, workers, bento, log))
+            targets.append(("bentoml", port, "/predict"))
+        record = scratch_dir / "requests.jsonl"
+        for users in args.concurrency:
+            for server, port, path in targets:
+                env = {"LOAD_IMAGES": str(scratch_dir / "images"), "LOAD_PATH": path, "LOAD_FIELD": "image"}
+                found = run_locust(f"http://127.0.0.1:{port}", users, args.seconds + warmup, record, env)
+                add(server, users, summarise(found, skip_seconds=warmup))
 
     report = {
         "rows": rows,

@@ -153,7 +153,12 @@ DOCUMENT = {
                 "parameters": [ANNOTATOR],
                 "requestBody": _upload("images", {"type": "array", "items": BINARY}),
                 "responses": {
-                    "201": QUEUED, "400": ERROR, "401": ERROR, "413": ERROR, "415": ERROR, "503": ERROR,
+                    "201": QUEUED,
+                    "400": ERROR,
+                    "401": ERROR,
+                    "413": ERROR,
+                    "415": ERROR,
+                    "503": ERROR,
                     "507": _json({"$ref": "#/components/schemas/Error"}, "Annotation storage not writable"),
                 },  # fmt: skip
             },
@@ -164,7 +169,11 @@ DOCUMENT = {
                 "parameters": [ANNOTATOR],
                 "requestBody": _upload("archive", BINARY),
                 "responses": {
-                    "201": QUEUED, "400": ERROR, "401": ERROR, "413": ERROR, "503": ERROR,
+                    "201": QUEUED,
+                    "400": ERROR,
+                    "401": ERROR,
+                    "413": ERROR,
+                    "503": ERROR,
                     "507": _json({"$ref": "#/components/schemas/Error"}, "Annotation storage not writable"),
                 },  # fmt: skip
             }
