@@ -9,4 +9,9 @@ _spec = importlib.util.spec_from_file_location("template_databases", _SOURCE)
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 
-MariaDB, PostgreSQL, free_port, wait_until = _module.MariaDB, _module.PostgreSQL, _module.free_port, _module.wait_until
+MariaDB, PostgreSQL, free_port, wait_until = (
+    _module.MariaDB,
+    _module.PostgreSQL,
+    _module.free_port,
+    _module.wait_until,
+)
