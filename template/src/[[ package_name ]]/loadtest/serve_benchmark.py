@@ -90,6 +90,7 @@ def in_process(model_dir: Path, files: list[Path], concurrency: int, seconds: fl
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -112,6 +113,8 @@ def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120) -> No
 
 @contextlib.contextmanager
 def running(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """Run a server until the block ends, once its /readyz answers 200 (output to `log`); raises
+    RuntimeError with the log's tail when it exits or never gets ready."""
     with log.open("w") as output:
         process = subprocess.Popen(command, env=os.environ | env, stdout=output, stderr=subprocess.STDOUT)
         try:
@@ -128,6 +131,8 @@ def running(command: list[str], env: dict[str, str], port: int, log: Path) -> It
 
 
 def gunicorn(port: int, instance: Path, model_dir: Path, workers: int, extra: dict, log: Path):
+    """This project's server (gunicorn.conf.py, SQLite in `instance` unless DATABASE_URL is set), with
+    the environment `extra` on top (e.g. GUNICORN_THREADS, BATCH_MAX_SIZE)."""
     env = {
         "MODEL_DIR": str(model_dir.resolve()),
         "INSTANCE_PATH": str(instance),
@@ -157,6 +162,7 @@ def bentoml_python(version: str) -> Path:
 
 
 def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log: Path):
+    """BentoML serving `model_dir` through loadtest/bento_service.py (`serve_benchmark.bentoml`)."""
     python = bentoml_python(settings["version"])
     env = {
         "MODEL_DIR": str(model_dir.resolve()),
@@ -173,6 +179,7 @@ def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log
 
 
 def print_table(rows: list[dict]) -> None:
+    """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx."""
     header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
     header += f"{'requests':>10}{'errors':>8}{'5xx':>6}"
     print(header)
