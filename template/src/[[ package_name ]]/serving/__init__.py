@@ -32,6 +32,15 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
 
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's own teardown (registered earlier)
+    def end_session(_error: BaseException | None) -> None:
+        """End what a request left open; a connection the database has dropped (e.g. a restart while
+        a prediction held a read) is discarded, instead of turning a finished request into a 500."""
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.invalidate()
+
     from . import web
     from .api import annotations, health, models, openapi, predict, predictions
 
