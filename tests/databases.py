@@ -1,122 +1,17 @@
-"""Throwaway MariaDB and PostgreSQL servers on loopback, started for the test session.
+"""Throwaway MariaDB and PostgreSQL servers: the generated project's own helper
+(template/tests/databases.py, which its load-and-faults test uses too), loaded from the template."""
 
-Both come from Debian's packages (scripts/bootstrap.sh installs them); data lives in a temp
-directory and the servers are stopped at the end of the session.
-"""
-
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import time
+import importlib.util
 from pathlib import Path
 
+_SOURCE = Path(__file__).resolve().parents[1] / "template" / "tests" / "databases.py"
+_spec = importlib.util.spec_from_file_location("template_databases", _SOURCE)
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(check, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise RuntimeError(f"{what} did not become ready within {timeout} s")
-
-
-class MariaDB:
-    def __init__(self, root: Path):
-        self.datadir, self.port = root / "mariadb", free_port()
-        self.socket = self.datadir / "mysqld.sock"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> str:
-        subprocess.run(
-            [
-                "mariadb-install-db",
-                "--no-defaults",
-                f"--datadir={self.datadir}",
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        self.process = subprocess.Popen(
-            [
-                "mariadbd",
-                "--no-defaults",
-                "--user=root",
-                f"--datadir={self.datadir}",
-                "--bind-address=127.0.0.1",
-                f"--port={self.port}",
-                f"--socket={self.socket}",
-                "--skip-log-bin",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = ["mariadb", "--no-defaults", f"--socket={self.socket}", "-uroot"]
-        wait_until(
-            lambda: subprocess.run([*client, "-e", "SELECT 1"], capture_output=True).returncode == 0,
-            "MariaDB",
-        )
-        setup = (
-            "CREATE DATABASE test; CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';"
-            "GRANT ALL ON test.* TO 'app'@'127.0.0.1';"
-        )
-        subprocess.run([*client, "-e", setup], check=True, capture_output=True)
-        return f"mysql+pymysql://app:app-password@127.0.0.1:{self.port}/test"
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-
-class PostgreSQL:
-    """initdb refuses to run as root, so the cluster belongs to the `postgres` system user."""
-
-    def __init__(self, root: Path):
-        self.datadir, self.port = root / "postgresql", free_port()
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-        if not bins:
-            raise RuntimeError("PostgreSQL is not installed: run scripts/bootstrap.sh")
-        self.bin = Path(bins[-1])
-
-    def _as_postgres(self, *command: str) -> subprocess.CompletedProcess:
-        if os.geteuid() == 0:
-            command = ("runuser", "-u", "postgres", "--", *command)
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed: {result.stderr or result.stdout}")
-        return result
-
-    def start(self) -> str:
-        self.datadir.mkdir(parents=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.datadir, "postgres", "postgres")
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.datadir), "-U", "postgres", "-A", "trust")
-        self._as_postgres(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.datadir),
-            "-l",
-            str(self.datadir / "log"),
-            "-o",
-            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1",
-            "-w",
-            "start",
-        )
-        self._as_postgres(
-            "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", "CREATE DATABASE test"
-        )
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/test"
-
-    def stop(self) -> None:
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop")
+MariaDB, PostgreSQL, free_port, wait_until = (
+    _module.MariaDB,
+    _module.PostgreSQL,
+    _module.free_port,
+    _module.wait_until,
+)

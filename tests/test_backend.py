@@ -1,5 +1,6 @@
 """The generated backend's tests on every database it supports, with real servers."""
 
+import json
 import os
 import shutil
 import tempfile
@@ -46,3 +47,14 @@ def test_backend_tests_pass_on_each_database(default_project, database_urls, dat
     )
     assert " passed" in result.stdout
     assert "failed" not in result.stdout
+
+
+def test_served_api_survives_load_and_faults(default_project):
+    """The render's `make test-faults`: locust load through a database restart, a killed worker, a
+    model swap and a read-only annotation storage; the counts are printed and kept in the report."""
+    result = run_in(default_project, "make", "test-faults", timeout=900)
+    assert " passed" in result.stdout
+    assert "failed" not in result.stdout
+    report = json.loads((default_project / "reports" / "faults.json").read_text())
+    assert set(report["phases"]) == {"database_down", "worker_killed", "model_swapped", "storage_read_only"}
+    print("\nload and faults:", json.dumps(report, indent=1))

@@ -128,7 +128,7 @@ def test_update_from_previous_release_keeps_user_edits(versioned_template, tmp_p
     run_in(project, "make", "lint")
     result = run_in(project, "python", "-m", "pytest", "-v", timeout=1200)
     assert "test_confidence.py::test_margin_is_the_gap_between_the_two_best PASSED" in result.stdout
-    assert "tests/serving/test_api.py" in result.stdout, "the new version's tests ran too"
+    assert "tests/serving/test_predict.py" in result.stdout, "the new version's tests ran too"
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--no-verify", "-m", f"Update to {current}")
 

@@ -15,6 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from .latency import latency_summary
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
 from .paths import BENCHMARK_METRICS as METRICS
@@ -40,11 +41,7 @@ def measure(
     for _ in range(batch_runs):
         run(batch)
     elapsed = time.perf_counter() - start
-    return {
-        "latency_p50_ms": round(float(np.percentile(timings, 50)) * 1000, 4),
-        "latency_p99_ms": round(float(np.percentile(timings, 99)) * 1000, 4),
-        "throughput_ips": round(batch_runs * len(batch) / elapsed, 1),
-    }
+    return latency_summary(timings) | {"throughput_ips": round(batch_runs * len(batch) / elapsed, 1)}
 
 
 def torch_runner(model: torch.nn.Module) -> Callable[[np.ndarray], object]:

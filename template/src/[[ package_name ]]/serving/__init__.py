@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
 from ..runtime.golden import GoldenSetError
+from .batching import MicroBatcher
 from .config import config_from_env
 from .db_models import ModelVersion
 from .errors import register_error_handlers
@@ -31,6 +32,15 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
 
+    @app.teardown_appcontext  # runs before Flask-SQLAlchemy's own teardown (registered earlier)
+    def end_session(_error: BaseException | None) -> None:
+        """End what a request left open; a connection the database has dropped (e.g. a restart while
+        a prediction held a read) is discarded, instead of turning a finished request into a 500."""
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.invalidate()
+
     from . import web
     from .api import annotations, health, models, openapi, predict, predictions
 
@@ -42,7 +52,10 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
     register_cli(app)
 
     app.extensions["model_holder"] = ModelHolder(
-        app.config["INFERENCE_ENGINE"], app.config["MODEL_CHECK_SECONDS"]
+        app.config["INFERENCE_ENGINE"], app.config["MODEL_CHECK_SECONDS"], app.config["INFERENCE_THREADS"]
+    )
+    app.extensions["batcher"] = MicroBatcher(
+        app.config["BATCH_MAX_SIZE"], app.config["BATCH_MAX_WAIT_MS"] / 1000
     )
     if load_model:
         with app.app_context():
@@ -81,7 +94,7 @@ def load_startup_model(app: Flask) -> LoadedModel | None:
             "database unavailable at startup (%s); serving %s directly", error.__class__.__name__, model_dir
         )
         try:
-            engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir)
+            engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir, app.config["INFERENCE_THREADS"])
         except GoldenSetError as golden_error:
             return stay_unready(holder, golden_error)
         holder.current = LoadedModel(None, local_version(engine.manifest), engine)

@@ -45,6 +45,10 @@ MANIFEST_FIELDS = [
 ]
 
 
+class StorageUnavailable(Exception):
+    """The annotation storage folder cannot be written (read-only, full, missing rights); answered 507."""
+
+
 @dataclass(frozen=True)
 class Suggestion:
     label: str
@@ -81,7 +85,8 @@ def add_image(
 
     With commit=False the row is only flushed, for the caller to commit many at once; a duplicate
     queued concurrently by another request then raises IntegrityError here or at that commit.
-    Raises BadImage for anything that is not a safe, readable image.
+    Raises BadImage for anything that is not a safe, readable image, and StorageUnavailable when
+    the image cannot be written to `storage` (then no row is added).
     """
     image = decode_image(data, max_pixels)
     digest = hashlib.sha256(data).hexdigest()
@@ -92,11 +97,16 @@ def add_image(
             if commit:
                 db.session.commit()
         return existing, False
-    storage.mkdir(parents=True, exist_ok=True)
     item = AnnotationItem(sha256=digest, original_name=Path(original_name or "upload").name[:255])
     if model is not None:
         _store_suggestion(item, suggest(model, image))
-    image.save(item_path(storage, item), format="PNG")
+    try:  # the file first: a row never points at an image that was not written
+        storage.mkdir(parents=True, exist_ok=True)
+        image.save(item_path(storage, item), format="PNG")
+    except OSError as error:
+        raise StorageUnavailable(
+            f"annotation storage is not writable ({error.strerror or error}); nothing was queued"
+        ) from error
     db.session.add(item)
     if not commit:
         db.session.flush()

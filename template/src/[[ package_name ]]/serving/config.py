@@ -26,6 +26,13 @@
 - AUTO_QUEUE_LOW_CONFIDENCE: 1 queues every low-confidence served image for annotation at once
   (the image is then stored in ANNOTATION_STORAGE); default 0
 - MODEL_CHECK_SECONDS: how often each worker checks which version is active; default 2
+- BATCH_MAX_SIZE: predictions in one worker at the same moment run as one batch of at most this
+  many images; 1 turns micro-batching off; default 16
+- BATCH_MAX_WAIT_MS: the longest the first request of a batch waits for the others, and only while
+  they are already in the worker; default 2
+- INFERENCE_THREADS: ONNX Runtime intra-op threads per process; default 0 (ONNX Runtime's own: one
+  per core). gunicorn.conf.py sets it to the CPU count divided by the worker count (at least 1), so
+  the workers together do not oversubscribe the cores
 - INSTANCE_PATH: folder for the SQLite file and stores; default ./instance
 """
 
@@ -56,6 +63,9 @@ def config_from_env(instance_path: str) -> dict:
         "EXPORT_DIR": env("EXPORT_DIR", "data/annotated"),
         "ADMIN_TOKEN": env("ADMIN_TOKEN") or None,
         "MODEL_CHECK_SECONDS": float(env("MODEL_CHECK_SECONDS", "2")),
+        "BATCH_MAX_SIZE": int(env("BATCH_MAX_SIZE", "16")),
+        "BATCH_MAX_WAIT_MS": float(env("BATCH_MAX_WAIT_MS", "2")),
+        "INFERENCE_THREADS": int(env("INFERENCE_THREADS", "0")),
         "ARCHIVE_MAX_BYTES": int(env("ARCHIVE_MAX_BYTES", "200000000")),
         "ARCHIVE_MAX_MEMBERS": int(env("ARCHIVE_MAX_MEMBERS", "5000")),
         "PREDICTION_LOG": flag(env("PREDICTION_LOG", "0")),

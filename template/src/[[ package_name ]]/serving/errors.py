@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..artifacts import ArtifactError
 from ..data.images import BadImage
+from .annotations_store import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return error_response("database unavailable, try again later", 503)
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(error: StorageUnavailable):
+        log.error("annotation storage: %s", error)
+        from .extensions import db
+
+        db.session.rollback()  # rows flushed earlier in the same request are not kept either
+        return error_response(str(error), 507)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -52,8 +52,9 @@ class LoadedModel:
 
 
 class ModelHolder:
-    def __init__(self, engine_kind: str, check_seconds: float):
+    def __init__(self, engine_kind: str, check_seconds: float, threads: int = 0):
         self.engine_kind = engine_kind
+        self.threads = threads  # ONNX Runtime intra-op threads (0: one per core)
         self.check_seconds = check_seconds
         self.current: LoadedModel | None = None
         self.failure: str | None = None  # why no model is served (shown by /readyz)
@@ -64,7 +65,7 @@ class ModelHolder:
     def load(self, row: ModelVersion) -> LoadedModel:
         """Verify and load `row`'s model; raises ArtifactError (GoldenSetError on a failed self-test)."""
         try:
-            engine = load_engine(self.engine_kind, Path(row.path))
+            engine = load_engine(self.engine_kind, Path(row.path), self.threads)
         except ArtifactError as error:
             self._failed_version = row.id
             if self.current is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...data.images import BadImage
 from ..annotations_store import (
@@ -47,6 +47,16 @@ def progress() -> dict:
         "labeled": counts.get("labeled", 0) + counts.get("settled", 0),
         "disputed": counts.get("disputed", 0),
     }
+
+
+def progress_after_write() -> dict | None:
+    """progress() for a write that is already committed: if the database goes away in between, the
+    write still succeeded and says so (progress null) instead of looking refused."""
+    try:
+        return progress()
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
 
 
 def get_item(item_id: int) -> AnnotationItem:
@@ -123,7 +133,9 @@ def upload_items():
     if len(files) > MAX_FILES_PER_UPLOAD:
         raise BadImage(f"at most {MAX_FILES_PER_UPLOAD} images per request")
     added, duplicates, rejected = queue_files((f.filename or "", f.read(), None) for f in files)
-    return jsonify(added=added, duplicates=duplicates, rejected=rejected, progress=progress()), 201
+    return jsonify(
+        added=added, duplicates=duplicates, rejected=rejected, progress=progress_after_write()
+    ), 201
 
 
 @bp.post("/archive")
@@ -136,7 +148,9 @@ def upload_archive():
         upload.read(), current_app.config["ARCHIVE_MAX_BYTES"], current_app.config["ARCHIVE_MAX_MEMBERS"]
     )
     added, duplicates, rejected = queue_files((m.name, m.data, m.problem) for m in members)
-    return jsonify(added=added, duplicates=duplicates, rejected=rejected, progress=progress()), 201
+    return jsonify(
+        added=added, duplicates=duplicates, rejected=rejected, progress=progress_after_write()
+    ), 201
 
 
 @bp.get("/items")

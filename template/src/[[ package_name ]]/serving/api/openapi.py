@@ -92,6 +92,17 @@ DOCUMENT = {
                 },
             }
         },
+        "/api/upload-check": {
+            "post": {
+                "summary": "Parse an upload like /api/predict, answer without decoding (benchmark baseline)",
+                "requestBody": _upload("image", BINARY),
+                "responses": {
+                    "200": _json({"type": "object", "properties": {"bytes": {"type": "integer"}}}),
+                    "400": ERROR,
+                    "413": ERROR,
+                },
+            }
+        },
         "/api/models": {
             "get": {
                 "summary": "Model versions with metrics; which one is active",
@@ -141,7 +152,15 @@ DOCUMENT = {
                 "summary": "Queue up to 100 images; each gets the active model's suggestion",
                 "parameters": [ANNOTATOR],
                 "requestBody": _upload("images", {"type": "array", "items": BINARY}),
-                "responses": {"201": QUEUED, "400": ERROR, "401": ERROR, "413": ERROR, "415": ERROR},
+                "responses": {
+                    "201": QUEUED,
+                    "400": ERROR,
+                    "401": ERROR,
+                    "413": ERROR,
+                    "415": ERROR,
+                    "503": ERROR,
+                    "507": _json({"$ref": "#/components/schemas/Error"}, "Annotation storage not writable"),
+                },  # fmt: skip
             },
         },
         "/api/annotations/archive": {
@@ -149,7 +168,14 @@ DOCUMENT = {
                 "summary": "Queue the images in one .zip (unsafe or non-image members are listed)",
                 "parameters": [ANNOTATOR],
                 "requestBody": _upload("archive", BINARY),
-                "responses": {"201": QUEUED, "400": ERROR, "401": ERROR, "413": ERROR},
+                "responses": {
+                    "201": QUEUED,
+                    "400": ERROR,
+                    "401": ERROR,
+                    "413": ERROR,
+                    "503": ERROR,
+                    "507": _json({"$ref": "#/components/schemas/Error"}, "Annotation storage not writable"),
+                },  # fmt: skip
             }
         },
         "/api/annotations/next": {

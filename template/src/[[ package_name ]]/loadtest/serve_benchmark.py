@@ -1,0 +1,268 @@
+"""`make bench-serve`: this project's server side by side with a dedicated model server, on the
+same machine, the same model file and the same request mix (digits as PNG and JPEG multipart
+uploads), at each concurrency in `serve_benchmark.concurrency` (params.yaml):
+
+- gunicorn: /api/predict under each configuration in `serve_benchmark.servers`;
+- upload-check: the same server's /api/upload-check, which parses the upload and answers without
+  decoding it: the HTTP stack's own limit (predict near it means decoding and the model cost little);
+- bentoml: BentoML serving the same ONNX file with adaptive batching (loadtest/bento_service.py),
+  from its own venv that this script creates (BENTOML_VENV, default ~/.cache/fullstack-ml/bentoml);
+  never a dependency of this project;
+- in-process: the server's per-request work (decode, preprocess, engine, softmax) in threads,
+  without HTTP.
+
+Load comes from locust (headless, loadtest/upload_locustfile.py); every request is kept and
+summarised with the same latency keys as the benchmark stage. The table is printed and written to
+reports/serve_benchmark.json. Traffic stays on 127.0.0.1.
+
+    python -m <pkg>.loadtest.serve_benchmark [--seconds 8] [--concurrency 1 8 32] [--skip-bentoml]
+"""
+
+import argparse
+import contextlib
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+
+from ..data.images import decode_image
+from ..data.preprocessing import preprocess
+from ..latency import latency_summary
+from ..params import load_params, write_json
+from ..paths import INT8_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
+from ..runtime.engines import load_engine
+from ..serving.registry import LoadedModel, local_version
+from .client import run_locust, summarise
+from .uploads import image_files
+
+PACKAGE = __package__.rsplit(".", 1)[0]
+BENTOML_VENV = Path(os.environ.get("BENTOML_VENV", Path.home() / ".cache" / "fullstack-ml" / "bentoml"))
+
+
+def test_pngs(count: int) -> list[Path]:
+    """The first `count` test-split images (written by the pipeline's split stage)."""
+    rows = (SPLITS_DIR / "test.csv").read_text().splitlines()[1 : count + 1]
+    return [Path(row.rsplit(",", 1)[0]) for row in rows]
+
+
+def in_process(model_dir: Path, files: list[Path], concurrency: int, seconds: float, max_pixels: int) -> dict:
+    """The server's per-request work, called directly by `concurrency` threads for `seconds`."""
+    engine = load_engine("onnxruntime", model_dir)
+    model = LoadedModel(None, local_version(engine.manifest), engine)
+    payloads = [file.read_bytes() for file in files]
+    latencies: list[float] = []
+
+    def handle(index: int) -> None:
+        image = decode_image(payloads[index % len(payloads)], max_pixels)
+        model.probabilities(preprocess(image, model.preprocess)[np.newaxis])
+
+    def loop(offset: int) -> None:
+        index = offset
+        while time.perf_counter() < stop:
+            start = time.perf_counter()
+            handle(index)
+            latencies.append(time.perf_counter() - start)
+            index += 1
+
+    for index in range(20):  # warm-up
+        handle(index)
+    stop = time.perf_counter() + seconds
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(concurrency)]
+    begin = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - begin
+    return {
+        "requests": len(latencies), "ok": len(latencies), "errors": 0, "no_answer": 0, "server_errors": 0,
+        "rps": round(len(latencies) / elapsed, 1),
+    } | latency_summary(latencies)  # fmt: skip
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(port: int, process: subprocess.Popen, timeout: float = 120) -> None:
+    """Until GET /readyz answers 200; raises RuntimeError when the server exits or never gets ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"server on port {port} did not become ready in {timeout} s")
+
+
+@contextlib.contextmanager
+def running(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """Run a server until the block ends, once its /readyz answers 200 (output to `log`); raises
+    RuntimeError with the log's tail when it exits or never gets ready."""
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=os.environ | env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(port, process)
+            yield
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}; log: {log.read_text()[-2000:]}") from error
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def gunicorn(port: int, instance: Path, model_dir: Path, workers: int, extra: dict, log: Path):
+    """This project's server (gunicorn.conf.py, SQLite in `instance` unless DATABASE_URL is set), with
+    the environment `extra` on top (e.g. GUNICORN_THREADS, BATCH_MAX_SIZE)."""
+    env = {
+        "MODEL_DIR": str(model_dir.resolve()),
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance}/bench.db"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "RUN_MIGRATIONS": "1",
+    } | {key: str(value) for key, value in extra.items()}
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
+    return running([*command, f"{PACKAGE}.serving.wsgi:app"], env, port, log)
+
+
+def bentoml_python(version: str) -> Path:
+    """BentoML's own venv (created on first use) with the ONNX Runtime version this project runs."""
+    python = BENTOML_VENV / "bin" / "python"
+    wanted = f"bentoml=={version} onnxruntime=={onnxruntime.__version__}"
+    marker = BENTOML_VENV / "installed.txt"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BENTOML_VENV)], check=True)
+    if not marker.exists() or marker.read_text() != wanted:
+        print(f"installing {wanted} into {BENTOML_VENV} ...", flush=True)
+        packages = [*wanted.split(), "numpy", "pillow", "pyyaml"]
+        pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, *packages], check=True)
+        marker.write_text(wanted)
+    return python
+
+
+def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log: Path):
+    """BentoML serving `model_dir` through loadtest/bento_service.py (`serve_benchmark.bentoml`)."""
+    python = bentoml_python(settings["version"])
+    env = {
+        "MODEL_DIR": str(model_dir.resolve()),
+        "PYTHONPATH": str(Path("src").resolve()),
+        "BENTO_WORKERS": str(workers),
+        "BENTO_MAX_BATCH_SIZE": str(settings["max_batch_size"]),
+        "BENTO_MAX_LATENCY_MS": str(settings["max_latency_ms"]),
+        "BENTOML_DO_NOT_TRACK": "True",
+        "BENTOML_HOME": str(BENTOML_VENV / "home"),
+    }
+    service = f"{PACKAGE}.loadtest.bento_service:Digits"
+    command = [str(python), "-m", "bentoml", "serve", service, "--host", "127.0.0.1", "--port", str(port)]
+    return running(command, env, port, log)
+
+
+def print_table(rows: list[dict]) -> None:
+    """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx."""
+    header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(
+            f"{row['server']:<24}{row['concurrency']:>6}{row['rps']:>9.1f}{row['latency_p50_ms']:>9.2f}"
+            f"{row['latency_p99_ms']:>9.2f}{row['requests']:>10}{row['errors']:>8}{row['server_errors']:>6}"
+        )
+
+
+def ratios(rows: list[dict]) -> dict:
+    """Per concurrency: each predict row's throughput over upload-check's and over BentoML's."""
+    by = {(row["server"], row["concurrency"]): row for row in rows}
+    out: dict = {}
+    for (server, users), row in by.items():
+        if not server.startswith("gunicorn"):
+            continue
+        for peer, key in (("upload-check", "of_upload_check"), ("bentoml", "of_bentoml")):
+            other = by.get((peer, users))
+            if other and other["rps"]:
+                out.setdefault(f"{server}@{users}", {})[key] = round(row["rps"] / other["rps"], 2)
+    return out
+
+
+def main() -> None:
+    settings = load_params()["serve_benchmark"]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_model = Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix()))
+    parser.add_argument("--model-dir", type=Path, default=default_model)
+    parser.add_argument("--seconds", type=float, default=float(settings["seconds"]))
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(settings["concurrency"]))
+    parser.add_argument("--skip-bentoml", action="store_true", help="no BentoML rows (no venv is created)")
+    args = parser.parse_args()
+    workers, warmup = int(settings["workers"]), float(settings["warmup_seconds"])
+    max_pixels = int(os.environ.get("MAX_IMAGE_PIXELS", "4000000"))
+    rows: list[dict] = []
+
+    def add(server: str, users: int, summary: dict) -> None:
+        rows.append({"server": server, "concurrency": users} | summary)
+        print(f"  {server} x{users}: {summary['rps']} req/s, {summary['errors']} errors", flush=True)
+
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as servers:
+        scratch_dir = Path(scratch)
+        files = image_files(test_pngs(int(settings["images"])), scratch_dir / "images")
+        for users in args.concurrency:
+            add("in-process", users, in_process(args.model_dir, files, users, args.seconds, max_pixels))
+        # Every server runs from the start; the runs take turns per concurrency, so that a busy
+        # moment on a shared machine does not land on one server only.
+        targets = []  # (row name, port, path)
+        for index, (name, extra) in enumerate(settings["servers"].items()):
+            port, instance = free_port(), scratch_dir / f"instance-{name}"
+            log = scratch_dir / f"{name}.log"
+            servers.enter_context(gunicorn(port, instance, args.model_dir, workers, extra, log))
+            targets.append((f"gunicorn {name}", port, "/api/predict"))
+            if index == 0:
+                targets.append(("upload-check", port, "/api/upload-check"))
+        if not args.skip_bentoml:
+            port, bento, log = free_port(), settings["bentoml"], scratch_dir / "bento.log"
+            servers.enter_context(bentoml_server(port, args.model_dir, workers, bento, log))
+            targets.append(("bentoml", port, "/predict"))
+        record = scratch_dir / "requests.jsonl"
+        for users in args.concurrency:
+            for server, port, path in targets:
+                env = {"LOAD_IMAGES": str(scratch_dir / "images"), "LOAD_PATH": path, "LOAD_FIELD": "image"}
+                found = run_locust(f"http://127.0.0.1:{port}", users, args.seconds + warmup, record, env)
+                add(server, users, summarise(found, skip_seconds=warmup))
+
+    report = {
+        "rows": rows,
+        "ratios": ratios(rows),
+        "workers": workers,
+        "seconds": args.seconds,
+        "cpus": os.cpu_count(),
+        "servers": settings["servers"],
+    }
+    write_json(SERVE_BENCHMARK_REPORT, report)
+    print()
+    print_table(rows)
+    for key, value in report["ratios"].items():
+        print(f"{key}: " + ", ".join(f"{name} x{ratio}" for name, ratio in value.items()))
+    print(f"written to {SERVE_BENCHMARK_REPORT}")
+
+
+if __name__ == "__main__":
+    main()
