@@ -132,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     small, large = results
     ratio = large["peak_rss_bytes"] / small["peak_rss_bytes"]
+    photo_tensors = large["images"] * 3 * 224 * 224 * 4
+    print(
+        f"  for scale: {large['images']} photos decoded up front at 224x224 RGB (a pretrained backbone's"
+        f" input) would hold {photo_tensors / 2**30:.1f} GiB of float32 tensors before training starts"
+    )
     report = {
         "side": args.side,
         "photos_bytes_on_disk": disk,
@@ -140,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "runs": results,
         "peak_rss_ratio": round(ratio, 3),
+        "in_memory_224_rgb_bytes": photo_tensors,
     }
     write_json(args.json, report)
     print(
