@@ -17,7 +17,7 @@ from .resnet import TinyResNet
 SCRATCH = {"cnn": SmallCNN, "resnet": TinyResNet}
 ARCHITECTURES = (*SCRATCH, *BACKBONES)
 
-__all__ = ["ARCHITECTURES", "WeightsUnavailable", "build_model", "preprocess_config"]
+__all__ = ["ARCHITECTURES", "BACKBONES", "WeightsUnavailable", "build_model", "preprocess_config"]
 
 
 def build_model(
