@@ -22,5 +22,6 @@ QUANTIZE_METRICS = Path("metrics/quantize.json")
 TENSORRT_DIR = Path("models/tensorrt")
 TENSORRT_METRICS = Path("metrics/tensorrt.json")
 BENCHMARK_METRICS = Path("metrics/benchmark.json")
+CHECK_METRICS = Path("metrics/check.json")  # each requirement budget: measured, allowed, passed
 SERVE_BENCHMARK_REPORT = Path("reports/serve_benchmark.json")
 MODEL_REVIEW = Path("reports/model-review.md")
