@@ -1,4 +1,5 @@
-"""Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`."""
+"""Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`, and
+the trained model's evaluation report for the web UI (evaluation.py, `reports/evaluation/teacher`)."""
 
 import csv
 
@@ -8,15 +9,27 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from .data.dataset import load_split
 from .model.checkpoint import load_checkpoint
+from .evaluation import read_history, write_evaluation_report
 from .params import load_params, write_json
-from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR
+from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_HISTORY
 from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
+def predict_logits(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """float32 (N, K) logits of `model` (eval mode) for float32 (N, C, H, W) `images`, in batches."""
+    outputs = [model(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    return torch.cat(outputs).numpy() if outputs else np.empty((0, 0), dtype=np.float32)
+
+
 def predict_labels(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    outputs = [model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)]
-    return torch.cat(outputs).numpy() if outputs else np.empty(0, dtype=np.int64)
+    """int64 (N,) predicted class indices."""
+    logits = predict_logits(model, images, batch_size)
+    return logits.argmax(1) if len(logits) else np.empty(0, dtype=np.int64)
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    return int(sum(parameter.numel() for parameter in model.parameters()))
 
 
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
@@ -36,7 +49,8 @@ def main() -> None:
     model, classes, _ = load_checkpoint(CHECKPOINT)
     test_set = load_split(SPLITS_DIR, "test", params["data"])
     labels = test_set.labels.numpy()
-    predicted = predict_labels(model, test_set.images)
+    logits = predict_logits(model, test_set.images)
+    predicted = logits.argmax(1)
     metrics = classification_metrics(labels, predicted, classes)
     write_json(METRICS, metrics)
     CONFUSION.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +58,16 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["actual", "predicted"])
         writer.writerows((classes[a], classes[p]) for a, p in zip(labels, predicted, strict=True))
+    write_evaluation_report(
+        "teacher",
+        logits,
+        labels,
+        classes,
+        test_set.paths,
+        read_history(TRAIN_HISTORY),
+        int(params["evaluate"]["max_misclassified_images"]),
+        {"architecture": type(model).__name__, "parameters": parameter_count(model)},
+    )
     print(f"evaluate: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f}")
 
 

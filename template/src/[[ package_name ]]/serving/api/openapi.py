@@ -28,6 +28,7 @@ ANNOTATOR = {
     "description": "Who is labeling; recorded with every label (required when ADMIN_TOKEN is set)",
     "schema": {"type": "string", "maxLength": 64},
 }
+MODEL_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 32}}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
 QUEUED = _json(
     {
@@ -89,6 +90,43 @@ DOCUMENT = {
                     "400": ERROR,
                     "413": ERROR,
                     "415": ERROR,
+                },
+            }
+        },
+        "/api/evaluation": {
+            "get": {
+                "summary": "The pipeline's models with an evaluation report (teacher, student, pruned)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["models"],
+                            "properties": {
+                                "models": {"type": "array", "items": {"$ref": "#/components/schemas/EvaluationSummary"}}
+                            },
+                        }
+                    )
+                },
+            }
+        },
+        "/api/evaluation/{name}": {
+            "get": {
+                "summary": "One model's test-split evaluation: per-class precision/recall/F1, confusion matrix, "
+                "training curves, misclassified images",
+                "parameters": [MODEL_NAME],
+                "responses": {"200": _json({"$ref": "#/components/schemas/EvaluationReport"}), "404": ERROR},
+            }
+        },
+        "/api/evaluation/{name}/misclassified/{index}": {
+            "get": {
+                "summary": "A misclassified test image of the report (PNG)",
+                "parameters": [
+                    MODEL_NAME,
+                    {"name": "index", "in": "path", "required": True, "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": {"description": "PNG image", "content": {"image/png": {"schema": BINARY}}},
+                    "404": ERROR,
                 },
             }
         },
@@ -310,6 +348,67 @@ DOCUMENT = {
                     "labels": {"type": "array", "items": {"type": "object"}},
                     "image_url": {"type": "string"},
                 },
+            },
+            "EvaluationSummary": {
+                "type": "object",
+                "required": ["name", "accuracy", "f1_macro", "samples"],
+                "properties": {
+                    "name": {"type": "string", "description": "teacher, student or pruned"},
+                    "model": {"type": "object", "description": "architecture, parameters, where it came from"},
+                    "samples": {"type": "integer"},
+                    "accuracy": {"type": "number"},
+                    "f1_macro": {"type": "number"},
+                    "misclassified_total": {"type": "integer"},
+                    "benchmark": {"type": "object", "description": "latency, throughput, size (benchmark stage)"},
+                },
+            },
+            "EvaluationReport": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/EvaluationSummary"},
+                    {
+                        "type": "object",
+                        "required": ["classes", "per_class", "confusion", "history", "misclassified"],
+                        "properties": {
+                            "classes": {"type": "array", "items": {"type": "string"}},
+                            "per_class": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "class": {"type": "string"},
+                                        "precision": {"type": "number"},
+                                        "recall": {"type": "number"},
+                                        "f1": {"type": "number"},
+                                        "support": {"type": "integer"},
+                                    },
+                                },
+                            },
+                            "confusion": {
+                                "type": "array",
+                                "description": "rows: true class, columns: predicted class (counts)",
+                                "items": {"type": "array", "items": {"type": "integer"}},
+                            },
+                            "history": {
+                                "type": "object",
+                                "description": "training curves: column -> per-epoch values",
+                                "additionalProperties": {"type": "array", "items": {"type": "number"}},
+                            },
+                            "misclassified": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "true": {"type": "string"},
+                                        "predicted": {"type": "string"},
+                                        "confidence": {"type": "number"},
+                                        "url": {"type": "string"},
+                                        "source": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                ]
             },
             "Prediction": {
                 "type": "object",
