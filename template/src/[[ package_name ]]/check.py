@@ -82,9 +82,7 @@ def read_workspace(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def evaluate_budgets(
-    requirements: dict, read: Callable[[Path], dict] = read_workspace
-) -> list[BudgetResult]:
+def evaluate_budgets(requirements: dict, read: Callable[[Path], dict] = read_workspace) -> list[BudgetResult]:
     """Every budget in `requirements` (params.yaml's section) against the metrics `read` returns.
 
     `read(path)` gives a metrics file's JSON ({} when absent): the working tree by default, a git

@@ -8,8 +8,8 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 
 from .data.dataset import load_split
-from .model.checkpoint import load_checkpoint
 from .evaluation import read_history, write_evaluation_report
+from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
 from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_HISTORY
 from .paths import EVALUATE_METRICS as METRICS

@@ -29,6 +29,7 @@ ANNOTATOR = {
     "schema": {"type": "string", "maxLength": 64},
 }
 MODEL_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 32}}
+SUMMARY = {"$ref": "#/components/schemas/EvaluationSummary"}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
 QUEUED = _json(
     {
@@ -102,7 +103,7 @@ DOCUMENT = {
                             "type": "object",
                             "required": ["models"],
                             "properties": {
-                                "models": {"type": "array", "items": {"$ref": "#/components/schemas/EvaluationSummary"}}
+                                "models": {"type": "array", "items": SUMMARY},
                             },
                         }
                     )
@@ -111,8 +112,8 @@ DOCUMENT = {
         },
         "/api/evaluation/{name}": {
             "get": {
-                "summary": "One model's test-split evaluation: per-class precision/recall/F1, confusion matrix, "
-                "training curves, misclassified images",
+                "summary": "One model's test-split evaluation: per-class precision/recall/F1, "
+                "confusion matrix, training curves, misclassified images",
                 "parameters": [MODEL_NAME],
                 "responses": {"200": _json({"$ref": "#/components/schemas/EvaluationReport"}), "404": ERROR},
             }
@@ -354,17 +355,17 @@ DOCUMENT = {
                 "required": ["name", "accuracy", "f1_macro", "samples"],
                 "properties": {
                     "name": {"type": "string", "description": "teacher, student or pruned"},
-                    "model": {"type": "object", "description": "architecture, parameters, where it came from"},
+                    "model": {"type": "object", "description": "architecture, parameters, origin"},
                     "samples": {"type": "integer"},
                     "accuracy": {"type": "number"},
                     "f1_macro": {"type": "number"},
                     "misclassified_total": {"type": "integer"},
-                    "benchmark": {"type": "object", "description": "latency, throughput, size (benchmark stage)"},
+                    "benchmark": {"type": "object", "description": "latency, throughput, size"},
                 },
             },
             "EvaluationReport": {
                 "allOf": [
-                    {"$ref": "#/components/schemas/EvaluationSummary"},
+                    SUMMARY,
                     {
                         "type": "object",
                         "required": ["classes", "per_class", "confusion", "history", "misclassified"],
