@@ -1,5 +1,8 @@
 """Stage `export`: PyTorch checkpoint -> ONNX with a dynamic batch axis, checked for parity.
 
+The checkpoint is the one `serve.model` names (teacher, student or pruned); the manifest records
+which and where it came from (`served_model`), and every later artifact carries it on.
+
 The exported graph is run by ONNX Runtime on real test images and on batch sizes 1 and 7; the
 stage fails when any output differs from PyTorch by more than `export.parity_tolerance`. The
 model directory also gets its golden set (runtime/golden.py): `golden.samples` test images and
@@ -14,9 +17,9 @@ import torch
 
 from .artifacts import write_manifest
 from .data.dataset import load_split
-from .model.checkpoint import load_checkpoint
+from .model.checkpoint import checkpoint_info, load_checkpoint
 from .params import load_params, write_json
-from .paths import CHECKPOINT, ONNX_DIR, SPLITS_DIR
+from .paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
 from .paths import EXPORT_METRICS as METRICS
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
 from .runtime.golden import golden_inputs, write_golden
@@ -69,7 +72,12 @@ def build_golden_set(model: torch.nn.Module, model_path: Path, images: torch.Ten
 def main() -> None:
     params = load_params()
     tolerance = float(params["export"]["parity_tolerance"])
-    model, classes, preprocess = load_checkpoint(CHECKPOINT)
+    try:
+        served, checkpoint = served_checkpoint(params["serve"])
+    except ValueError as error:
+        sys.exit(f"export: {error}")
+    model, classes, preprocess = load_checkpoint(checkpoint)
+    info = checkpoint_info(checkpoint)
     test_images = load_split(SPLITS_DIR, "test", params["data"]).images
     images = test_images[:256]
     model_path = ONNX_DIR / "model.onnx"
@@ -88,8 +96,9 @@ def main() -> None:
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
         golden=golden,
+        served_model={"name": served, "checkpoint": checkpoint.as_posix(), **info},
     )
-    print(f"export: {model_path} (max abs diff vs PyTorch {diff:.2e})")
+    print(f"export: {served} model {model_path} (max abs diff vs PyTorch {diff:.2e})")
 
 
 if __name__ == "__main__":

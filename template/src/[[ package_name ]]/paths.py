@@ -11,7 +11,14 @@ LABEL_MAP = Path("data/label_map.json")  # class names in model-output order, fr
 SPLITS_DIR = Path("data/splits")  # {train,val,test}.csv with path,label
 VALIDATION_REPORT = Path("reports/validation.json")
 
-CHECKPOINT = Path("models/model.safetensors")
+CHECKPOINT = Path("models/model.safetensors")  # the trained model: the teacher of distill and prune
+STUDENT_CHECKPOINT = Path("models/student.safetensors")  # distill: smaller model, teacher's soft labels
+PRUNED_CHECKPOINT = Path("models/pruned.safetensors")  # prune: the teacher with channels removed
+MODEL_CHECKPOINTS = {"teacher": CHECKPOINT, "student": STUDENT_CHECKPOINT, "pruned": PRUNED_CHECKPOINT}
+DISTILL_METRICS = Path("metrics/distill.json")
+STUDENT_HISTORY = Path("reports/student_history.csv")
+PRUNE_METRICS = Path("metrics/prune.json")
+PRUNED_HISTORY = Path("reports/pruned_history.csv")
 TRAIN_HISTORY = Path("reports/train_history.csv")
 EVALUATE_METRICS = Path("metrics/evaluate.json")
 CONFUSION = Path("reports/confusion.csv")
@@ -26,3 +33,14 @@ BENCHMARK_METRICS = Path("metrics/benchmark.json")
 CHECK_METRICS = Path("metrics/check.json")  # each requirement budget: measured, allowed, passed
 SERVE_BENCHMARK_REPORT = Path("reports/serve_benchmark.json")
 MODEL_REVIEW = Path("reports/model-review.md")
+
+
+def served_checkpoint(serve: dict) -> tuple[str, Path]:
+    """(name, checkpoint) of the model params.yaml's `serve.model` ships through export -> release.
+
+    Raises ValueError for a name other than teacher, student or pruned.
+    """
+    name = str(serve["model"])
+    if name not in MODEL_CHECKPOINTS:
+        raise ValueError(f"serve.model: {name!r} is not one of {', '.join(MODEL_CHECKPOINTS)}")
+    return name, MODEL_CHECKPOINTS[name]
