@@ -16,7 +16,7 @@ import pytest
 from copier import run_copy
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate"]
+PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate", "distill", "prune"]
 PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark", "check"]
 VENV_BIN = str(Path(sys.executable).parent)
 # kubectl, kubernetes-validate, checkov and moto's server live in their own venv (scripts/bootstrap.sh).

@@ -178,12 +178,13 @@ def main() -> None:
             f"{name:<18}{row['latency_p50_ms']:>10.3f}{row['latency_p99_ms']:>10.3f}"
             f"{row['throughput_ips']:>12.1f}{row['size_bytes'] / 1024:>10.1f}"
         )
-    print(f"\n{'model':<10}{'accuracy':>10}{'INT8 acc':>10}{'p50 ms':>9}{'p99 ms':>9}{'img/s':>10}{'INT8 KB':>9}{'params':>9}")
+    columns = ("accuracy", "INT8 acc", "p50 ms", "p99 ms", "img/s", "INT8 KB", "params")
+    print(f"\n{'model':<10}" + "".join(f"{column:>10}" for column in columns))
     for name, row in models.items():
         print(
-            f"{name:<10}{row['accuracy']:>10.4f}{row['int8_accuracy']:>10.4f}{row['latency_p50_ms']:>9.3f}"
-            f"{row['latency_p99_ms']:>9.3f}{row['throughput_ips']:>10.1f}{row['size_bytes'] / 1024:>9.1f}"
-            f"{row['parameters']:>9}"
+            f"{name:<10}{row['accuracy']:>10.4f}{row['int8_accuracy']:>10.4f}{row['latency_p50_ms']:>10.3f}"
+            f"{row['latency_p99_ms']:>10.3f}{row['throughput_ips']:>10.1f}{row['size_bytes'] / 1024:>10.1f}"
+            f"{row['parameters']:>10}"
         )
     print(f"served: {served}")
     print("ratios: " + ", ".join(f"{key} {value}x" for key, value in ratios.items()))

@@ -11,7 +11,6 @@ quantize -> tensorrt -> benchmark -> release.
 import csv
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
@@ -64,12 +63,19 @@ def distill(params: dict) -> dict:
         generator=torch.Generator().manual_seed(int(params["seed"])),
     )
     student_params = {"architecture": settings["architecture"], "width": int(settings["width"])}
-    student = build_model(student_params["architecture"], len(classes), len(preprocess["mode"]), student_params["width"])
+    student = build_model(
+        student_params["architecture"], len(classes), len(preprocess["mode"]), student_params["width"]
+    )
     epochs, lr = int(settings["epochs"]), float(settings["lr"])
     optimizer = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=float(settings["weight_decay"]))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * len(loader))
     temperature, alpha = float(settings["temperature"]), float(settings["alpha"])
-    origin = {"kind": "distilled", "teacher": CHECKPOINT.as_posix(), "temperature": temperature, "alpha": alpha}
+    origin = {
+        "kind": "distilled",
+        "teacher": CHECKPOINT.as_posix(),
+        "temperature": temperature,
+        "alpha": alpha,
+    }
     val_loader = DataLoader(val_set, batch_size=256)
     best, rows = -1.0, []
     for epoch in range(1, epochs + 1):
@@ -120,7 +126,11 @@ def distill(params: dict) -> dict:
         test_set.paths,
         read_history(STUDENT_HISTORY),
         int(params["evaluate"]["max_misclassified_images"]),
-        {"architecture": type(student).__name__, "parameters": sizes["student"], "source": "distilled from teacher"},
+        {
+            "architecture": type(student).__name__,
+            "parameters": sizes["student"],
+            "source": "distilled from teacher",
+        },
     )
     metrics = {
         "teacher_accuracy": accuracy["teacher"],
@@ -137,7 +147,8 @@ def distill(params: dict) -> dict:
 def main() -> None:
     metrics = distill(load_params())
     print(
-        f"distill: student accuracy {metrics['student_accuracy']:.4f} vs teacher {metrics['teacher_accuracy']:.4f} "
+        f"distill: student accuracy {metrics['student_accuracy']:.4f} "
+        f"vs teacher {metrics['teacher_accuracy']:.4f} "
         f"with {metrics['student_vs_teacher_parameters']:.1%} of its parameters"
     )
 

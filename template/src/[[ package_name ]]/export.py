@@ -19,8 +19,8 @@ from .artifacts import write_manifest
 from .data.dataset import load_split
 from .model.checkpoint import checkpoint_info, load_checkpoint
 from .params import load_params, write_json
-from .paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
 from .paths import EXPORT_METRICS as METRICS
+from .paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
 from .runtime.golden import golden_inputs, write_golden
 

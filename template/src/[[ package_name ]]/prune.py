@@ -114,7 +114,10 @@ def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> list[dict]:
                 "val_accuracy": round(val_accuracy, 6),
             }
         )
-        print(f"prune: fine-tune epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  val_acc {val_accuracy:.4f}")
+        print(
+            f"prune: fine-tune epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  "
+            f"val_acc {val_accuracy:.4f}"
+        )
         if val_accuracy > best:
             best, best_state = val_accuracy, copy.deepcopy(model.state_dict())
     if best_state is not None:
@@ -161,12 +164,16 @@ def main() -> None:
         read_history(PRUNED_HISTORY),
         int(params["evaluate"]["max_misclassified_images"]),
         teacher_meta
-        | {"parameters": after["parameters"], "source": f"teacher with {settings['ratio']:.0%} of channels pruned"},
+        | {
+            "parameters": after["parameters"],
+            "source": f"teacher with {settings['ratio']:.0%} of channels pruned",
+        },
     )
     metrics = {
         "ratio": float(settings["ratio"]),
         "before": before | {"accuracy": round(teacher_accuracy, 6)},
-        "after": after | {"accuracy": round(accuracy, 6), "accuracy_before_fine_tune": round(pruned_accuracy, 6)},
+        "after": after
+        | {"accuracy": round(accuracy, 6), "accuracy_before_fine_tune": round(pruned_accuracy, 6)},
         "after_vs_before": {
             key: round(after[key] / before[key], 4)
             for key in ("parameters", "macs", "size_bytes", "latency_p50_ms", "latency_p99_ms")

@@ -57,7 +57,8 @@ def self_test(kind: str, directory: Path) -> str:
 def provenance(served: dict) -> str:
     """Which model is shipped (params.yaml `serve.model`) and where it came from, in one line."""
     origin = served.get("origin", {"kind": "trained"})
-    what = f"**{served.get('name', 'teacher')}**: {served.get('architecture', '?')}, width {served.get('width', '?')}"
+    name, architecture = served.get("name", "teacher"), served.get("architecture", "?")
+    what = f"**{name}**: {architecture}, width {served.get('width', '?')}"
     if origin["kind"] == "distilled":
         how = f"distilled from `{origin['teacher']}` (T={origin['temperature']}, alpha={origin['alpha']})"
     elif origin["kind"] == "pruned":

@@ -55,12 +55,16 @@ def resize_to_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     convolutions keep groups == channels. Raises ValueError for another layer whose shape differs.
     """
     for module_name, module in model.named_modules():
-        for name, tensor in list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False)):
+        for name, tensor in list(module.named_parameters(recurse=False)) + list(
+            module.named_buffers(recurse=False)
+        ):
             key = f"{module_name}.{name}" if module_name else name
             if key not in state or state[key].shape == tensor.shape:
                 continue
             if not isinstance(module, nn.Conv2d | nn.BatchNorm2d | nn.Linear):
-                raise ValueError(f"{key}: {type(module).__name__} cannot be resized to {tuple(state[key].shape)}")
+                raise ValueError(
+                    f"{key}: {type(module).__name__} cannot be resized to {tuple(state[key].shape)}"
+                )
             resized = torch.empty_like(state[key])
             if name in module._parameters:
                 module._parameters[name] = nn.Parameter(resized)
@@ -69,7 +73,9 @@ def resize_to_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
         if isinstance(module, nn.Conv2d):
             depthwise = module.groups > 1 and module.groups == module.in_channels
             module.out_channels = module.weight.shape[0]
-            module.in_channels = module.weight.shape[1] * (module.out_channels if depthwise else module.groups)
+            module.in_channels = module.weight.shape[1] * (
+                module.out_channels if depthwise else module.groups
+            )
             module.groups = module.out_channels if depthwise else module.groups
         elif isinstance(module, nn.BatchNorm2d):
             module.num_features = module.weight.shape[0]
