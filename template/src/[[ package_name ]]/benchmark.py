@@ -22,7 +22,7 @@ import onnxruntime as ort
 import torch
 
 from .data.dataset import load_split
-from .evaluate import parameter_count
+from .evaluate import parameter_count, stack_images
 from .export import INPUT_NAME, export_onnx
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
@@ -75,11 +75,11 @@ def compare_models(params: dict, single: np.ndarray, batch: np.ndarray) -> dict:
     settings = params["benchmark"]
     threads, runs, warmup = int(settings["threads"]), int(settings["runs"]), int(settings["warmup"])
     test_set = load_split(SPLITS_DIR, "test", params["data"])
-    images, labels = test_set.images.numpy(), test_set.labels.numpy()
-    train_images = load_split(SPLITS_DIR, "train", params["data"]).images.numpy()
-    count = min(int(params["quantize"]["calibration_samples"]), len(train_images))
-    rng = np.random.default_rng(int(params["seed"]))
-    calibration = train_images[rng.choice(len(train_images), size=count, replace=False)]
+    images, labels = stack_images(test_set), test_set.labels.numpy()
+    train_set = load_split(SPLITS_DIR, "train", params["data"])
+    count = min(int(params["quantize"]["calibration_samples"]), len(train_set))
+    rng = np.random.default_rng(int(params["seed"]))  # the same draw as the quantize stage's
+    calibration = stack_images(train_set, rng.choice(len(train_set), size=count, replace=False))
     results = {}
     for name, checkpoint in MODEL_CHECKPOINTS.items():
         if not checkpoint.is_file():

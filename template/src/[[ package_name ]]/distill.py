@@ -115,7 +115,7 @@ def distill(params: dict) -> dict:
     labels = test_set.labels.numpy()
     accuracy = {}
     for name, model in (("teacher", teacher), ("student", student)):
-        logits = predict_logits(model, test_set.images)
+        logits = predict_logits(model, test_set)
         accuracy[name] = round(float((logits.argmax(1) == labels).mean()), 6)
     sizes = {"teacher": parameter_count(teacher), "student": parameter_count(student)}
     write_evaluation_report(

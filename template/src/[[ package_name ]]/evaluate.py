@@ -2,9 +2,11 @@
 the trained model's evaluation report for the web UI (evaluation.py, `reports/evaluation/teacher`)."""
 
 import csv
+from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset, Subset
 from sklearn.metrics import accuracy_score, f1_score
 
 from .data.dataset import load_split
@@ -16,16 +18,20 @@ from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """float32 (N, K) logits of `model` (eval mode) for float32 (N, C, H, W) `images`, in batches."""
-    outputs = [model(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
-    return torch.cat(outputs).numpy() if outputs else np.empty((0, 0), dtype=np.float32)
+def predict_logits(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256) -> np.ndarray:
+    """float32 (N, K) logits of `model` (put in eval mode) for every item of `dataset`, in order.
+
+    `dataset[i]` is (float32 (C, H, W) image, label), as data/dataset.py gives.
+    """
+    model.eval()
+    outputs = [model(images).numpy() for images, _ in DataLoader(dataset, batch_size=batch_size)]
+    return np.concatenate(outputs) if outputs else np.empty((0, 0), dtype=np.float32)
 
 
-def predict_labels(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """int64 (N,) predicted class indices."""
-    logits = predict_logits(model, images, batch_size)
-    return logits.argmax(1) if len(logits) else np.empty(0, dtype=np.int64)
+def stack_images(dataset: Dataset, indices: Sequence[int] | None = None) -> np.ndarray:
+    """The images of `dataset` at `indices` (all when None) as one float32 (N, C, H, W) array."""
+    subset = dataset if indices is None else Subset(dataset, [int(i) for i in indices])
+    return np.concatenate([images.numpy() for images, _ in DataLoader(subset, batch_size=256)])
 
 
 def parameter_count(model: torch.nn.Module) -> int:
@@ -49,7 +55,7 @@ def main() -> None:
     model, classes, _ = load_checkpoint(CHECKPOINT)
     test_set = load_split(SPLITS_DIR, "test", params["data"])
     labels = test_set.labels.numpy()
-    logits = predict_logits(model, test_set.images)
+    logits = predict_logits(model, test_set)
     predicted = logits.argmax(1)
     metrics = classification_metrics(labels, predicted, classes)
     write_json(METRICS, metrics)

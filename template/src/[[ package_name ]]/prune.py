@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .data.dataset import load_split
-from .evaluate import predict_logits
+from .evaluate import predict_logits, stack_images
 from .evaluation import read_history, write_evaluation_report
 from .model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from .params import load_params, write_json
@@ -135,11 +135,11 @@ def main() -> None:
     train_set = load_split(SPLITS_DIR, "train", params["data"])
     val_set = load_split(SPLITS_DIR, "val", params["data"])
     test_set = load_split(SPLITS_DIR, "test", params["data"])
-    labels, example = test_set.labels.numpy(), test_set.images[:8]
+    labels, example = test_set.labels.numpy(), torch.from_numpy(stack_images(test_set, range(8)))
 
     before = profile(teacher, example, runs, warmup) | {"size_bytes": CHECKPOINT.stat().st_size}
     model = prune_channels(copy.deepcopy(teacher), example, float(settings["ratio"]))
-    pruned_accuracy = float((predict_logits(model.eval(), test_set.images).argmax(1) == labels).mean())
+    pruned_accuracy = float((predict_logits(model, test_set).argmax(1) == labels).mean())
     rows = fine_tune(model, params, train_set, val_set)
     model.eval()
     teacher_meta = {"architecture": type(teacher).__name__}
@@ -152,8 +152,8 @@ def main() -> None:
         writer.writerows(rows)
 
     reloaded, _, _ = load_checkpoint(PRUNED_CHECKPOINT)  # exactly what export will read
-    logits = predict_logits(reloaded, test_set.images)
-    teacher_accuracy = float((predict_logits(teacher, test_set.images).argmax(1) == labels).mean())
+    logits = predict_logits(reloaded, test_set)
+    teacher_accuracy = float((predict_logits(teacher, test_set).argmax(1) == labels).mean())
     accuracy = float((logits.argmax(1) == labels).mean())
     write_evaluation_report(
         "pruned",
