@@ -129,7 +129,8 @@ def move_int8_budget(stage: str) -> None:
     text = params.read_text().replace(old[0], "", 1)
     text = re.sub(r"(?m)^(  max_int8_accuracy_drop:) *[^\s#]+", rf"\g<1> {old[1]}", text, count=1)
     params.write_text(text)
-    print(f"migration v0.4.0: requirements.max_int8_accuracy_drop is now {old[1]} (was quantize.max_accuracy_drop)")
+    moved = f"quantize.max_accuracy_drop -> requirements.max_int8_accuracy_drop ({old[1]})"
+    print(f"migration v0.4.0: {moved}", file=sys.stderr)
 
 
 def v0_4_0(stage: str) -> None:
