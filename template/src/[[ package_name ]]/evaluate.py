@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
 from sklearn.metrics import accuracy_score, f1_score
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from .data.dataset import load_split
 from .evaluation import read_history, write_evaluation_report
