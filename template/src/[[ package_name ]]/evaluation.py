@@ -22,12 +22,27 @@ from .paths import EVALUATION_DIR
 THUMBNAIL_SIDE = 256  # misclassified images are stored at most this many pixels wide/high
 
 
-def read_history(path: Path) -> dict[str, list[float]]:
-    """Training curves from a per-epoch CSV (a header, one row per epoch): {column: values}.
+def read_history(path: Path) -> dict[str, list[float | None]]:
+    """Training curves, {column: per-epoch values} with `epoch` 1-based, from either
 
-    Returns {} when the file does not exist (a model that was not trained here, e.g. pruned
-    without a log). Values are floats; `epoch` is 1-based.
+    - a per-epoch CSV (a header, one row per epoch), or
+    - a DVCLive directory: `plots/metrics/**/<name>.tsv` files of `step<TAB><name>` rows
+      (https://dvc.org/doc/dvclive), named by their path: plots/metrics/val/accuracy.tsv -> val_accuracy;
+      an epoch a metric was not logged at is None.
+
+    Returns {} when `path` does not exist (a model that was not trained here).
     """
+    if path.is_dir():
+        curves, steps = {}, set()
+        for tsv in sorted((path / "plots" / "metrics").rglob("*.tsv")):
+            with tsv.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.reader(handle, delimiter="\t"))[1:]
+            name = "_".join(tsv.relative_to(path / "plots" / "metrics").with_suffix("").parts)
+            curves[name] = {int(row[0]): float(row[1]) for row in rows}
+            steps |= set(curves[name])
+        order = sorted(steps)
+        history = {name: [values.get(step) for step in order] for name, values in curves.items()}
+        return {"epoch": [float(step + 1) for step in order], **history} if order else {}
     if not path.is_file():
         return {}
     with path.open(newline="", encoding="utf-8") as handle:
