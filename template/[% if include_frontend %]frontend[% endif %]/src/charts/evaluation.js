@@ -55,7 +55,8 @@ export function heatmapOptions(report) {
     },
     scales: {
       x: { type: 'category', labels: classes, offset: true, title: { display: true, text: 'predicted' }, grid: { display: false } },
-      y: { type: 'category', labels: classes, offset: true, title: { display: true, text: 'true' }, grid: { display: false } },
+      // the first class on top, as the matrix is written
+      y: { type: 'category', labels: classes, offset: true, reverse: true, title: { display: true, text: 'true' }, grid: { display: false } },
     },
   }
 }
