@@ -17,7 +17,9 @@ from copier import run_copy
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate", "distill", "prune"]
-PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark", "check"]
+PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark", "check"]  # the order `dvc repro` runs them
+# dvc.yaml's order: `check` is defined before `benchmark` (copier update merges a user's stage at the end)
+DEFINED_STAGES = [*PIPELINE_STAGES[:-2], "check", "benchmark"]
 VENV_BIN = str(Path(sys.executable).parent)
 # kubectl, kubernetes-validate, checkov and moto's server live in their own venv (scripts/bootstrap.sh).
 TOOLS_BIN = str(Path(os.environ.get("FSML_TOOLS", Path.home() / ".cache" / "fullstack-ml" / "tools")) / "bin")
