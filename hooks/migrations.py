@@ -134,8 +134,10 @@ def move_int8_budget(stage: str) -> None:
 
 
 def v0_4_0(stage: str) -> None:
-    """Requirement budgets (`requirements:`), distillation, pruning and `serve.model` settings are
-    added to params.yaml; the INT8 budget moves from `quantize` to `requirements`."""
+    """Own images and backbones (`data.workers`, `model.pretrained`/`weights_path`, `train.augment`),
+    requirement budgets (`requirements:`), distillation, pruning and `serve.model` are added to
+    params.yaml where missing (move_int8_budget runs the generic step); the INT8 budget moves from
+    `quantize` to `requirements`."""
     move_int8_budget(stage)
 
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${FSML_VENV:-$HOME/.cache/fullstack-ml/venv}"
-TORCH_VERSION="${FSML_TORCH_VERSION:-2.13.0}"
+TORCH_VERSION="${FSML_TORCH_VERSION:-2.14.1}"
+TORCHVISION_VERSION="${FSML_TORCHVISION_VERSION:-0.29.1}"
 
 need_apt=()
 for tool in git make; do command -v "$tool" >/dev/null || need_apt+=("$tool"); done
@@ -34,9 +35,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
 fi
 PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
-# Torch first and pinned: a bare requirement would pull a multi-GB CUDA build.
-"$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null \
-  || "${PIP[@]}" "torch==$TORCH_VERSION"
+# Torch and torchvision first and pinned together: a bare requirement would pull whatever torch
+# the newest torchvision wants, and PyPI's torchvision does not import beside another torch build.
+"$VENV/bin/python" -c "import torch, torchvision, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION' or torchvision.__version__.split('+')[0] != '$TORCHVISION_VERSION')" 2>/dev/null \
+  || "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 "${PIP[@]}" -e .
 # The generated project's own dependencies, read from a fresh default render.
 "$VENV/bin/python" scripts/project_requirements.py > "$VENV/project-requirements.txt"

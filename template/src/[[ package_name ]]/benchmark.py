@@ -21,8 +21,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from .data.dataset import load_split
-from .evaluate import parameter_count, stack_images
+from .data.dataset import load_split, stack
+from .data.preprocessing import PreprocessConfig
+from .evaluate import parameter_count
 from .export import INPUT_NAME, export_onnx
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
@@ -65,21 +66,22 @@ def torch_runner(model: torch.nn.Module) -> Callable[[np.ndarray], object]:
     return run
 
 
-def compare_models(params: dict, single: np.ndarray, batch: np.ndarray) -> dict:
+def compare_models(params: dict, config: PreprocessConfig, single: np.ndarray, batch: np.ndarray) -> dict:
     """Accuracy (FP32 and INT8, test split), INT8 drop, INT8 latency/throughput and sizes of every
     model checkpoint the pipeline made, exported and quantized like the served one.
 
-    `single` float32 (1, C, H, W) and `batch` float32 (B, C, H, W) are the timing inputs.
+    `config` is the served model's preprocessing (all three share the teacher's), `single` float32
+    (1, C, H, W) and `batch` float32 (B, C, H, W) are the timing inputs.
     Returns {name: figures}; a model whose checkpoint is missing is left out.
     """
     settings = params["benchmark"]
     threads, runs, warmup = int(settings["threads"]), int(settings["runs"]), int(settings["warmup"])
-    test_set = load_split(SPLITS_DIR, "test", params["data"])
-    images, labels = stack_images(test_set), test_set.labels.numpy()
-    train_set = load_split(SPLITS_DIR, "train", params["data"])
+    train_set = load_split(SPLITS_DIR, "train", params["data"], config)
+    test_set = load_split(SPLITS_DIR, "test", params["data"], config)
+    images, labels = stack(test_set, desc="benchmark test split")
     count = min(int(params["quantize"]["calibration_samples"]), len(train_set))
     rng = np.random.default_rng(int(params["seed"]))  # the same draw as the quantize stage's
-    calibration = stack_images(train_set, rng.choice(len(train_set), size=count, replace=False))
+    calibration, _ = stack(train_set, rng.choice(len(train_set), size=count, replace=False))
     results = {}
     for name, checkpoint in MODEL_CHECKPOINTS.items():
         if not checkpoint.is_file():
@@ -160,7 +162,7 @@ def main() -> None:
         ),
     }
     machine = {**host.describe(), "onnxruntime": ort.__version__}
-    models = compare_models(params, single, batch)
+    models = compare_models(params, PreprocessConfig(**preprocess), single, batch)
     report = {
         "served_model": served,
         "engines": results,

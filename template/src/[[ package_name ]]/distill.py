@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from .data.dataset import load_split
+from .data.preprocessing import PreprocessConfig
 from .evaluate import parameter_count, predict_logits
 from .evaluation import read_history, write_evaluation_report
 from .model import build_model
@@ -54,8 +55,9 @@ def distill(params: dict) -> dict:
     settings = params["distill"]
     seed_everything(int(params["seed"]))
     teacher, classes, preprocess = load_checkpoint(CHECKPOINT)
-    train_set = load_split(SPLITS_DIR, "train", params["data"])
-    val_set = load_split(SPLITS_DIR, "val", params["data"])
+    config = PreprocessConfig(**preprocess)  # the teacher's: both models see the same input
+    train_set = load_split(SPLITS_DIR, "train", params["data"], config)
+    val_set = load_split(SPLITS_DIR, "val", params["data"], config)
     loader = DataLoader(
         train_set,
         batch_size=int(settings["batch_size"]),
@@ -103,7 +105,7 @@ def distill(params: dict) -> dict:
         print(f"distill: epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  val_acc {val_accuracy:.4f}")
         if val_accuracy > best:
             best = val_accuracy
-            save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin)
+            save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
     STUDENT_HISTORY.parent.mkdir(parents=True, exist_ok=True)
     with STUDENT_HISTORY.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -111,7 +113,7 @@ def distill(params: dict) -> dict:
         writer.writerows(rows)
 
     student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights
-    test_set = load_split(SPLITS_DIR, "test", params["data"])
+    test_set = load_split(SPLITS_DIR, "test", params["data"], config)
     labels = test_set.labels.numpy()
     accuracy = {}
     for name, model in (("teacher", teacher), ("student", student)):

@@ -2,36 +2,28 @@
 the trained model's evaluation report for the web UI (evaluation.py, `reports/evaluation/teacher`)."""
 
 import csv
-from collections.abc import Sequence
 
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset
 
-from .data.dataset import load_split
+from .data.dataset import batches, load_split
+from .data.preprocessing import PreprocessConfig
 from .evaluation import read_history, write_evaluation_report
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
-from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_HISTORY
+from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_LIVE_DIR
 from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, dataset: Dataset, batch_size: int = 256) -> np.ndarray:
-    """float32 (N, K) logits of `model` (put in eval mode) for every item of `dataset`, in order.
-
-    `dataset[i]` is (float32 (C, H, W) image, label), as data/dataset.py gives.
-    """
+def predict_logits(model: torch.nn.Module, dataset: Dataset, workers: int = 0, desc: str | None = None) -> np.ndarray:
+    """float32 (N, K) logits of `model` (put in eval mode) for every item of `dataset`, in order,
+    streaming the split batch by batch (`workers` decoding processes, data/dataset.py)."""
     model.eval()
-    outputs = [model(images).numpy() for images, _ in DataLoader(dataset, batch_size=batch_size)]
+    outputs = [model(torch.from_numpy(images)).numpy() for images, _ in batches(dataset, 256, workers, desc)]
     return np.concatenate(outputs) if outputs else np.empty((0, 0), dtype=np.float32)
-
-
-def stack_images(dataset: Dataset, indices: Sequence[int] | None = None) -> np.ndarray:
-    """The images of `dataset` at `indices` (all when None) as one float32 (N, C, H, W) array."""
-    subset = dataset if indices is None else Subset(dataset, [int(i) for i in indices])
-    return np.concatenate([images.numpy() for images, _ in DataLoader(subset, batch_size=256)])
 
 
 def parameter_count(model: torch.nn.Module) -> int:
@@ -52,10 +44,10 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: l
 
 def main() -> None:
     params = load_params()
-    model, classes, _ = load_checkpoint(CHECKPOINT)
-    test_set = load_split(SPLITS_DIR, "test", params["data"])
+    model, classes, preprocess = load_checkpoint(CHECKPOINT)
+    test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
     labels = test_set.labels.numpy()
-    logits = predict_logits(model, test_set)
+    logits = predict_logits(model, test_set, int(params["data"].get("workers", 0)), "evaluate")
     predicted = logits.argmax(1)
     metrics = classification_metrics(labels, predicted, classes)
     write_json(METRICS, metrics)
@@ -70,7 +62,7 @@ def main() -> None:
         labels,
         classes,
         test_set.paths,
-        read_history(TRAIN_HISTORY),
+        read_history(TRAIN_LIVE_DIR),
         int(params["evaluate"]["max_misclassified_images"]),
         {"architecture": type(model).__name__, "parameters": parameter_count(model)},
     )

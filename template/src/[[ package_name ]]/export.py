@@ -16,13 +16,14 @@ import numpy as np
 import torch
 
 from .artifacts import write_manifest
-from .data.dataset import load_split
+from .data.dataset import load_split, stack
+from .data.preprocessing import PreprocessConfig
 from .model.checkpoint import checkpoint_info, load_checkpoint
 from .params import load_params, write_json
 from .paths import EXPORT_METRICS as METRICS
 from .paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
-from .runtime.golden import golden_inputs, write_golden
+from .runtime.golden import golden_indices, golden_inputs, write_golden
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 
@@ -53,9 +54,11 @@ def parity_max_abs_diff(model: torch.nn.Module, model_path: Path, images: torch.
     return worst
 
 
-def build_golden_set(model: torch.nn.Module, model_path: Path, images: torch.Tensor, params: dict) -> dict:
-    """Golden set for the FP32 ONNX file: PyTorch logits are both the reference and the expectation."""
-    inputs = golden_inputs(images.numpy(), int(params["golden"]["samples"]), int(params["seed"]))
+def build_golden_set(model: torch.nn.Module, model_path: Path, images: np.ndarray, params: dict) -> dict:
+    """Golden set for the FP32 ONNX file: PyTorch logits are both the reference and the expectation.
+
+    `images` are the chosen golden test images, float32 (N, C, H, W) (see `golden_indices`)."""
+    inputs = golden_inputs(images)
     with torch.no_grad():
         reference = model(torch.from_numpy(inputs)).numpy()
     tolerance = params["golden"]["fp32"]
@@ -78,15 +81,16 @@ def main() -> None:
         sys.exit(f"export: {error}")
     model, classes, preprocess = load_checkpoint(checkpoint)
     info = checkpoint_info(checkpoint)
-    test_images = load_split(SPLITS_DIR, "test", params["data"]).images
-    images = test_images[:256]
+    test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
+    images = torch.from_numpy(stack(test_set, range(min(256, len(test_set))), desc="parity images")[0])
     model_path = ONNX_DIR / "model.onnx"
     export_onnx(model, images[:2], model_path, int(params["export"]["opset"]))
     diff = parity_max_abs_diff(model, model_path, images)
     write_json(METRICS, {"parity_max_abs_diff": diff, "parity_tolerance": tolerance})
     if diff > tolerance:
         sys.exit(f"export: ONNX output differs from PyTorch by {diff:.2e} > tolerance {tolerance:.0e}")
-    golden = build_golden_set(model, model_path, test_images, params)
+    chosen = golden_indices(len(test_set), int(params["golden"]["samples"]), int(params["seed"]))
+    golden = build_golden_set(model, model_path, stack(test_set, chosen, desc="golden set")[0], params)
     write_manifest(
         model_path,
         format="onnx",

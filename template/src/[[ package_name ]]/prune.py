@@ -20,8 +20,9 @@ import torch_pruning as tp
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .data.dataset import load_split
-from .evaluate import predict_logits, stack_images
+from .data.dataset import load_split, stack
+from .data.preprocessing import PreprocessConfig
+from .evaluate import predict_logits
 from .evaluation import read_history, write_evaluation_report
 from .model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from .params import load_params, write_json
@@ -132,10 +133,11 @@ def main() -> None:
     torch.set_num_threads(int(params["benchmark"]["threads"]))
     runs, warmup = int(settings["latency_runs"]), 10
     teacher, classes, preprocess = load_checkpoint(CHECKPOINT)
-    train_set = load_split(SPLITS_DIR, "train", params["data"])
-    val_set = load_split(SPLITS_DIR, "val", params["data"])
-    test_set = load_split(SPLITS_DIR, "test", params["data"])
-    labels, example = test_set.labels.numpy(), torch.from_numpy(stack_images(test_set, range(8)))
+    config = PreprocessConfig(**preprocess)
+    train_set = load_split(SPLITS_DIR, "train", params["data"], config)
+    val_set = load_split(SPLITS_DIR, "val", params["data"], config)
+    test_set = load_split(SPLITS_DIR, "test", params["data"], config)
+    labels, example = test_set.labels.numpy(), torch.from_numpy(stack(test_set, range(8))[0])
 
     before = profile(teacher, example, runs, warmup) | {"size_bytes": CHECKPOINT.stat().st_size}
     model = prune_channels(copy.deepcopy(teacher), example, float(settings["ratio"]))
@@ -144,7 +146,7 @@ def main() -> None:
     model.eval()
     teacher_meta = {"architecture": type(teacher).__name__}
     origin = {"kind": "pruned", "teacher": CHECKPOINT.as_posix(), "ratio": float(settings["ratio"])}
-    save_checkpoint(model, PRUNED_CHECKPOINT, classes, checkpoint_info(CHECKPOINT), preprocess, origin)
+    save_checkpoint(model, PRUNED_CHECKPOINT, classes, checkpoint_info(CHECKPOINT), preprocess, origin=origin)
     after = profile(model, example, runs, warmup) | {"size_bytes": PRUNED_CHECKPOINT.stat().st_size}
     with PRUNED_HISTORY.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -35,7 +35,8 @@ from onnxruntime.quantization import (
 )
 
 from .artifacts import verify_manifest, write_manifest
-from .data.dataset import load_split
+from .data.dataset import batches, load_split, stack
+from .data.preprocessing import PreprocessConfig
 from .params import load_params, write_json
 from .paths import INT8_DIR, ONNX_DIR, SPLITS_DIR
 from .paths import QUANTIZE_METRICS as METRICS
@@ -110,10 +111,12 @@ def main() -> None:
     settings = params["quantize"]
     budget = float(params["requirements"]["max_int8_accuracy_drop"])
     fp32_path, manifest = verify_manifest(ONNX_DIR)
-    train_images = load_split(SPLITS_DIR, "train", params["data"]).images.numpy()
+    config = PreprocessConfig(**manifest["preprocess"])
+    train_set = load_split(SPLITS_DIR, "train", params["data"], config)
     rng = np.random.default_rng(int(params["seed"]))
-    count = min(int(settings["calibration_samples"]), len(train_images))
-    calibration = train_images[rng.choice(len(train_images), size=count, replace=False)]
+    count = min(int(settings["calibration_samples"]), len(train_set))
+    chosen = np.sort(rng.choice(len(train_set), size=count, replace=False))
+    calibration, _ = stack(train_set, chosen, desc="calibration images")
 
     int8_path = INT8_DIR / "model.onnx"
     if INT8_DIR.exists():
@@ -123,12 +126,15 @@ def main() -> None:
     except ValueError as error:
         sys.exit(str(error))
 
-    test_set = load_split(SPLITS_DIR, "test", params["data"])
-    images, labels = test_set.images.numpy(), test_set.labels.numpy()
+    test_set = load_split(SPLITS_DIR, "test", params["data"], config)
     fp32_engine = OnnxRuntimeEngine(fp32_path, manifest)
     int8_engine = OnnxRuntimeEngine(int8_path, manifest)
-    fp32_accuracy = float((predict_batched(fp32_engine, images).argmax(1) == labels).mean())
-    int8_accuracy = float((predict_batched(int8_engine, images).argmax(1) == labels).mean())
+    fp32_correct = int8_correct = 0
+    for images, labels in batches(test_set, 256, int(params["data"].get("workers", 0)), desc="fp32 vs int8"):
+        fp32_correct += int((predict_batched(fp32_engine, images).argmax(1) == labels).sum())
+        int8_correct += int((predict_batched(int8_engine, images).argmax(1) == labels).sum())
+    fp32_accuracy = fp32_correct / max(len(test_set), 1)
+    int8_accuracy = int8_correct / max(len(test_set), 1)
     drop = fp32_accuracy - int8_accuracy
     metrics = {
         "fp32_accuracy": round(fp32_accuracy, 6),

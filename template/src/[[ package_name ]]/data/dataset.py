@@ -1,52 +1,135 @@
-"""PyTorch Dataset over a split CSV, decoded by data/images.py and transformed by preprocessing."""
+"""The training data path: a streaming Dataset over a split CSV, and the loaders every stage uses.
+
+Each item is decoded when it is asked for (data/images.py, then the optional augmentation, then
+preprocessing.preprocess), so memory does not grow with the number of images: only a batch and the
+DataLoader's prefetch queue are in memory at a time. Stages that need arrays (export's parity check,
+quantize's calibration set) decode just the items they name with `stack`.
+"""
 
 import csv
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 
 from .images import DEFAULT_MAX_PIXELS, decode_image
 from .label_map import read_label_map
 from .preprocessing import PreprocessConfig, preprocess
 
+Transform = Callable[[Image.Image], Image.Image]
+
 
 class ImageCsvDataset(Dataset):
-    """Images listed in `<split>.csv` (path,label); decoded once up front.
+    """Images listed in `<split>.csv` (path,label), decoded per item.
 
-    `images` is float32 (N, C, H, W) as `preprocess` returns; `labels` int64 (N,), indices into
-    `classes`. Raises BadImage for a file that no longer decodes (validation listed the bad ones)
-    and KeyError for a label outside `classes`.
+    `dataset[i]` is (float32 tensor (C, H, W) as `preprocess` returns, int64 scalar label index into
+    `classes`). `transform` (PIL -> PIL, e.g. data/augment.py's torchvision v2 pipeline) runs between
+    decoding and preprocessing. Raises KeyError at construction for a label outside `classes`, and
+    BadImage when an item no longer decodes (validation lists and excludes the bad ones first).
     """
 
     def __init__(
         self,
         csv_path: Path | str,
-        classes: list[str],
+        classes: Sequence[str],
         config: PreprocessConfig,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        transform: Transform | None = None,
     ):
         with open(csv_path, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         index = {name: i for i, name in enumerate(classes)}
-        images = [preprocess(decode_image(Path(row["path"]), max_pixels), config) for row in rows]
         self.paths = [row["path"] for row in rows]
-        self.images = torch.from_numpy(np.stack(images)) if images else torch.empty(0)
         self.labels = torch.tensor([index[row["label"]] for row in rows], dtype=torch.long)
+        self.config = config
+        self.max_pixels = max_pixels
+        self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.paths)
 
     def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[item], self.labels[item]
+        image = decode_image(Path(self.paths[item]), self.max_pixels)
+        if self.transform is not None:
+            image = self.transform(image)
+        return torch.from_numpy(preprocess(image, self.config)), self.labels[item]
 
 
-def load_split(splits_dir: Path | str, name: str, data_params: dict) -> ImageCsvDataset:
-    """One split, with the classes of the label map and the preprocessing in `data_params`."""
+def load_split(
+    splits_dir: Path | str,
+    name: str,
+    data_params: dict,
+    config: PreprocessConfig,
+    transform: Transform | None = None,
+) -> ImageCsvDataset:
+    """One split (train/val/test) with the label map's classes and the model's preprocessing.
+
+    `config` is the model's own (the checkpoint's or the ONNX manifest's), so a stage never
+    preprocesses differently from how the model was trained.
+    """
     return ImageCsvDataset(
         Path(splits_dir) / f"{name}.csv",
         read_label_map(),
-        PreprocessConfig.from_params(data_params),
+        config,
         int(data_params.get("max_image_pixels", DEFAULT_MAX_PIXELS)),
+        transform,
     )
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    workers: int = 0,
+    *,
+    shuffle: bool = False,
+    sampler=None,
+    generator: torch.Generator | None = None,
+    pin_memory: bool = False,
+) -> DataLoader:
+    """A DataLoader with `workers` decoding processes (0: decode in this process).
+
+    Workers persist across epochs (no re-fork per epoch) and prefetch 2 batches each; pin_memory
+    only helps copies to a CUDA device (PyTorch docs, "Memory pinning").
+    """
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        generator=generator,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=pin_memory,
+    )
+
+
+def batches(
+    dataset: ImageCsvDataset, batch_size: int = 256, workers: int = 0, desc: str | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The dataset in order, as (float32 (B, C, H, W), int64 (B,)) numpy batches, with a progress bar."""
+    loader = make_loader(dataset, batch_size, workers)
+    for images, labels in tqdm(loader, desc=desc, unit="batch", disable=None, leave=False):
+        yield images.numpy(), labels.numpy()
+
+
+def stack(
+    dataset: ImageCsvDataset, indices: Sequence[int] | np.ndarray | None = None, desc: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode the items at `indices` (all when None) into (float32 (N, C, H, W), int64 (N,)) arrays.
+
+    For small, named subsets (calibration samples, golden inputs, parity images); loops over a
+    whole large split belong in `batches`.
+    """
+    chosen = range(len(dataset)) if indices is None else [int(i) for i in indices]
+    images, labels = [], []
+    for item in tqdm(chosen, desc=desc, unit="img", disable=None, leave=False):
+        image, label = dataset[item]
+        images.append(image.numpy())
+        labels.append(int(label))
+    if not images:
+        raise ValueError("no images to stack: the split is empty")
+    return np.stack(images), np.asarray(labels, dtype=np.int64)

@@ -21,9 +21,12 @@ def save_checkpoint(
     classes: list[str],
     model_params: dict,
     preprocess: dict,
+    initial_weights: str = "random",
     origin: dict | None = None,
 ) -> None:
-    """Weights and metadata; `origin` says where the model came from (distilled, pruned: from what)."""
+    """Weights plus metadata: architecture, width, classes, preprocessing, what training started
+    from (`initial_weights`: "random", "imagenet (<torchvision weights name>)" or "file <path>") and
+    where the model came from (`origin`: trained, or distilled / pruned from which teacher)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     metadata = {
@@ -31,6 +34,7 @@ def save_checkpoint(
         "width": str(model_params["width"]),
         "classes": json.dumps(classes),
         "preprocess": json.dumps(preprocess),
+        "initial_weights": initial_weights,
         "origin": json.dumps(origin or {"kind": "trained"}),
     }
     save_file(state, str(path), metadata=metadata)

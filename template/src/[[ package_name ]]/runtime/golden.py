@@ -121,11 +121,15 @@ def write_golden(
     }
 
 
-def golden_inputs(images: np.ndarray, samples: int, seed: int) -> np.ndarray:
-    """Pick `samples` of `images` (float32 (N, C, H, W)) and round them through float16."""
+def golden_indices(count: int, samples: int, seed: int) -> np.ndarray:
+    """Sorted indices (int64) of `samples` of `count` items, drawn without replacement with `seed`."""
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(images), size=min(samples, len(images)), replace=False)
-    return np.asarray(images)[np.sort(chosen)].astype(np.float16).astype(np.float32)
+    return np.sort(rng.choice(count, size=min(samples, count), replace=False))
+
+
+def golden_inputs(images: np.ndarray) -> np.ndarray:
+    """The chosen images (float32 (N, C, H, W)) rounded through float16, as golden.npz stores them."""
+    return np.asarray(images, dtype=np.float32).astype(np.float16).astype(np.float32)
 
 
 def load_golden(model_dir: Path, manifest: dict) -> dict[str, np.ndarray]:

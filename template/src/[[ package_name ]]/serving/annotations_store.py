@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +18,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..data.preprocessing import PreprocessConfig, preprocess
+from ..data.images import decode_image
+from ..data.preprocessing import preprocess
 from ..data.validate import LABELS_MANIFEST
 from .db_models import AnnotationItem, AnnotationLabel, utcnow
 from .extensions import db
-from .images import decode_image
 
 if TYPE_CHECKING:
     from .registry import LoadedModel
@@ -237,9 +238,12 @@ def manifest_row(item: AnnotationItem, file: str) -> dict:
     }
 
 
-def export_labeled(storage: Path, export_dir: Path, classes: list[str], config: PreprocessConfig) -> dict:
-    """Write labeled images into <export_dir>/<label>/ in the pipeline's size and mode, and
-    <export_dir>/labels.csv describing every exported file.
+def export_labeled(storage: Path, export_dir: Path, classes: list[str]) -> dict:
+    """Write labeled images into <export_dir>/<label>/ and <export_dir>/labels.csv describing every
+    exported file: a `<class>/<image>` folder that `collect.source` in params.yaml reads as is.
+
+    The files are the stored uploads, already decoded by data/images.py's policy (upright, 8-bit,
+    transparency flattened) at their full resolution; the pipeline resizes them like any image.
 
     A relabeled item moves to its new folder; an item with no agreed label (undone, disputed) is
     removed from the export. Only files this function names (annotated_<sha256 prefix>.png) are touched.
@@ -263,9 +267,9 @@ def export_labeled(storage: Path, export_dir: Path, classes: list[str], config: 
             continue
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            with Image.open(item_path(storage, item)) as image:
-                size = (config.image_size, config.image_size)
-                image.convert(config.mode).resize(size, Image.Resampling.BILINEAR).save(target)
+            partial = target.with_name(target.name + ".partial")
+            shutil.copyfile(item_path(storage, item), partial)
+            partial.replace(target)  # a crash never leaves half an image in the export
             written += 1
         rows.append(manifest_row(item, f"{wanted}/{name}"))
     manifest = export_dir / LABELS_MANIFEST

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from .images import BadImage
+from ..data.images import BadImage
 
 WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from ..data.images import BadImage
 from .annotations_store import add_image
-from .images import BadImage
 from .registry import register_version
 
 

@@ -12,7 +12,8 @@
 - MAX_UPLOAD_BYTES: larger request bodies get 413; default 5000000
 - MAX_IMAGE_PIXELS: larger images and decompression bombs get 413; default 4000000
 - ANNOTATION_STORAGE: images queued for labelling; default <instance>/annotation-images
-- EXPORT_DIR: labelled images are exported here, one folder per class; default data/raw
+- EXPORT_DIR: labelled images are exported here, one folder per class (default data/annotated;
+  point `collect.source` in params.yaml at it to train on them)
 - ADMIN_TOKEN: when set, activating a model and every annotation write (queue, label, review,
   export) need `Authorization: Bearer <token>`, and annotation writes an `X-Annotator` name; default unset
 - ARCHIVE_MAX_BYTES: a queued .zip may expand to at most this many bytes; default 200000000
@@ -55,7 +56,7 @@ def config_from_env(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", "5000000")),
         "MAX_IMAGE_PIXELS": int(env("MAX_IMAGE_PIXELS", "4000000")),
         "ANNOTATION_STORAGE": env("ANNOTATION_STORAGE", str(instance / "annotation-images")),
-        "EXPORT_DIR": env("EXPORT_DIR", "data/raw"),
+        "EXPORT_DIR": env("EXPORT_DIR", "data/annotated"),
         "ADMIN_TOKEN": env("ADMIN_TOKEN") or None,
         "MODEL_CHECK_SECONDS": float(env("MODEL_CHECK_SECONDS", "2")),
         "ARCHIVE_MAX_BYTES": int(env("ARCHIVE_MAX_BYTES", "200000000")),

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..data.images import BadImage
 from .annotations_store import add_image
 from .db_models import PredictionLog
 from .extensions import db
-from .images import BadImage
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, request, send_file
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ...data.images import BadImage
 from ..annotations_store import (
     ORDERS,
     QUEUES,
@@ -23,7 +24,6 @@ from ..archive import read_archive
 from ..auth import ANNOTATOR_PATTERN, annotator
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
-from ..images import BadImage
 from . import current_model
 
 bp = Blueprint("annotations", __name__, url_prefix="/api/annotations")
@@ -286,5 +286,5 @@ def export():
     annotator(write=True)
     model = current_model()
     export_dir = Path(current_app.config["EXPORT_DIR"])
-    result = export_labeled(storage(), export_dir, model.classes, model.preprocess)
+    result = export_labeled(storage(), export_dir, model.classes)
     return jsonify(result | {"directory": str(export_dir)})

@@ -274,7 +274,10 @@ DOCUMENT = {
         },
         "/api/annotations/export": {
             "post": {
-                "summary": "Export labeled images into data/raw/<label>/ plus data/raw/labels.csv",
+                "summary": (
+                    "Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv"
+                    " (default data/annotated)"
+                ),
                 "parameters": [ANNOTATOR],
                 "responses": {
                     "200": _json({"type": "object", "properties": {"exported": {"type": "integer"}}}),
