@@ -18,7 +18,9 @@ from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, dataset: Dataset, workers: int = 0, desc: str | None = None) -> np.ndarray:
+def predict_logits(
+    model: torch.nn.Module, dataset: Dataset, workers: int = 0, desc: str | None = None
+) -> np.ndarray:
     """float32 (N, K) logits of `model` (put in eval mode) for every item of `dataset`, in order,
     streaming the split batch by batch (`workers` decoding processes, data/dataset.py)."""
     model.eval()
