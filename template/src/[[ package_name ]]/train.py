@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from .data.augment import build_augmentation, describe
 from .data.dataset import load_split, make_loader
 from .data.label_map import read_label_map
-from .model import WeightsUnavailable, build_model, preprocess_config
+from .model import SCRATCH, WeightsUnavailable, build_model, preprocess_config
 from .model.checkpoint import save_checkpoint
 from .params import load_params
 from .paths import CHECKPOINT, SPLITS_DIR, TRAIN_LIVE_DIR
@@ -71,7 +71,7 @@ def initial_weights(model_params: dict) -> str:
     """What training starts from, for the checkpoint and the model card."""
     if model_params.get("weights_path"):
         return f"file {model_params['weights_path']}"
-    if model_params.get("pretrained"):
+    if model_params.get("pretrained") and model_params["architecture"] not in SCRATCH:  # cnn/resnet: none
         import torchvision
 
         weights = torchvision.models.get_model_weights(str(model_params["architecture"])).DEFAULT
