@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import subprocess
 import sys
@@ -114,10 +115,30 @@ def v0_3_0(stage: str) -> None:
     add_missing_params(stage)
 
 
-def v0_4_0(stage: str) -> None:
-    """Own images and backbones: `data.workers`, `model.pretrained`/`weights_path`, `train.augment`
-    (and anything else new) are added to params.yaml where missing."""
+def move_int8_budget(stage: str) -> None:
+    """`quantize.max_accuracy_drop` became `requirements.max_int8_accuracy_drop` (one place for the
+    product's budgets): the project's value moves there and the old line goes."""
+    params = Path("params.yaml")
+    if stage != "after" or not params.is_file():
+        return
+    text = params.read_text()
+    old = re.search(r"(?m)^  max_accuracy_drop: *([^\s#]+).*\n", text)
     add_missing_params(stage)
+    if old is None:
+        return
+    text = params.read_text().replace(old[0], "", 1)
+    text = re.sub(r"(?m)^(  max_int8_accuracy_drop:) *[^\s#]+", rf"\g<1> {old[1]}", text, count=1)
+    params.write_text(text)
+    moved = f"quantize.max_accuracy_drop -> requirements.max_int8_accuracy_drop ({old[1]})"
+    print(f"migration v0.4.0: {moved}", file=sys.stderr)
+
+
+def v0_4_0(stage: str) -> None:
+    """Own images and backbones (`data.workers`, `model.pretrained`/`weights_path`, `train.augment`),
+    requirement budgets (`requirements:`), distillation, pruning and `serve.model` are added to
+    params.yaml where missing (move_int8_budget runs the generic step); the INT8 budget moves from
+    `quantize` to `requirements`."""
+    move_int8_budget(stage)
 
 
 MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0, "v0.4.0": v0_4_0}

@@ -50,6 +50,8 @@ def test_browser_predicts_and_labels_two_images_seen_by_the_backend(web_project)
         "review.png",
         "models.png",
         "guide.png",
+        "evaluation.png",
+        "evaluation-enlarged.png",
     }
     assert min(shots.values()) > 5_000, "screenshots show rendered pages"
 

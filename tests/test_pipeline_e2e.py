@@ -3,12 +3,13 @@
 import json
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
 import yaml
 
-from .conftest import PIPELINE_STAGES, render, run_in
+from .conftest import PIPELINE_STAGES, project_env, render, run_in
 
 pytestmark = pytest.mark.e2e
 STAGE_RUN = re.compile(r"Running stage '([a-z_]+)'")
@@ -71,8 +72,45 @@ def test_changing_a_param_reruns_only_the_stages_that_read_it(reproduced):
     params["quantize"]["calibration_samples"] = 200
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     output = run_in(project, "dvc", "repro").stdout
-    assert STAGE_RUN.findall(output) == ["quantize", "tensorrt", "benchmark"]
+    assert STAGE_RUN.findall(output) == ["quantize", "tensorrt", "benchmark", "check"]
     assert metrics(project, "quantize")["calibration_samples"] == 200
+
+
+def test_teacher_student_and_pruned_are_each_measured_and_budgets_hold(reproduced):
+    project, _ = reproduced
+    models = metrics(project, "benchmark")["models"]
+    assert set(models) == {"teacher", "student", "pruned"}
+    for row in models.values():
+        measured = {"accuracy", "int8_accuracy_drop", "latency_p50_ms", "latency_p99_ms", "throughput_ips"}
+        assert measured <= set(row)
+    assert models["student"]["vs_teacher"]["parameters"] < 0.2
+    prune = metrics(project, "prune")
+    assert prune["after_vs_before"]["parameters"] < 0.35
+    assert prune["after_vs_before"]["macs"] < 0.35
+    assert all(budget["passed"] for budget in metrics(project, "check").values())
+    print(
+        "\nlightweighting:",
+        json.dumps({name: row["vs_teacher"] | {"absolute": row["accuracy"]} for name, row in models.items()}),
+        json.dumps(prune),
+    )
+
+
+def test_a_broken_budget_fails_dvc_repro_naming_it(reproduced):
+    project, _ = reproduced
+    params_file = project / "params.yaml"
+    original = params_file.read_text()
+    params_file.write_text(re.sub(r"(?m)^  max_model_size_mb: .*$", "  max_model_size_mb: 0.001", original))
+    try:
+        env = project_env(project)
+        failed = subprocess.run(["dvc", "repro"], cwd=project, env=env, capture_output=True, text=True)
+    finally:
+        params_file.write_text(original)
+    assert failed.returncode != 0
+    assert STAGE_RUN.findall(failed.stdout) == ["check"]
+    size = metrics(project, "benchmark")["engines"]["onnxruntime_int8"]["size_bytes"] / 1e6
+    assert f"requirements.max_model_size_mb: measured {size:.6g}, allowed at most 0.001" in failed.stdout
+    assert "1 of 4 requirement budgets broken" in failed.stdout + failed.stderr
+    run_in(project, "dvc", "repro")
 
 
 def test_serving_benchmark_prints_one_table_with_bentoml_upload_check_and_in_process(reproduced):

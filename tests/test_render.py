@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from .conftest import PIPELINE_STAGES, render, run_in
+from .conftest import DEFINED_STAGES, render, run_in
 
 MATRIX = {
     "defaults": {},
@@ -80,4 +80,4 @@ def test_render_passes_its_own_tests(rendered):
 def test_dvc_pipeline_definition_is_valid(rendered):
     project, _ = rendered
     stages = run_in(project, "dvc", "stage", "list", "--name-only").stdout.split()
-    assert stages == PIPELINE_STAGES
+    assert stages == DEFINED_STAGES

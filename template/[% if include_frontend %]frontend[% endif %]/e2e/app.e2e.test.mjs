@@ -223,3 +223,40 @@ test('models: the serving version is listed as active with its accuracy', async 
   await page.locator('[data-test="guide"]').filter({ hasText: 'Annotation guide' }).waitFor()
   await page.screenshot({ path: join(artifacts, 'guide.png'), fullPage: true })
 })
+
+// A canvas Chart.js drew on: some pixels are not background.
+const drawnPixels = (locator) =>
+  locator.locator('canvas').evaluate((canvas) => {
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height)
+    let drawn = 0
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) drawn += 1
+    return drawn
+  })
+
+test('evaluation: heat map, training curves, misclassified gallery and two models side by side', async () => {
+  await page.goto('/evaluation')
+  await page.locator('[data-test="per-class-row"]').first().waitFor()
+  const report = await getJson('/api/evaluation/teacher')
+  assert.equal(await page.locator('[data-test="per-class-row"]').count(), report.classes.length)
+  assert.equal(await page.locator('[data-test="accuracy"]').textContent(), report.accuracy.toFixed(4))
+  assert.ok((await drawnPixels(page.locator('[data-test="heatmap"]'))) > 1000, 'the heat map is drawn')
+  assert.ok((await drawnPixels(page.locator('[data-test="curves"]'))) > 1000, 'the curves are drawn')
+  const thumbs = page.locator('[data-test="misclassified"]')
+  assert.equal(await thumbs.count(), report.misclassified.length)
+  if (report.misclassified.length) {
+    const first = report.misclassified[0]
+    assert.equal(await thumbs.first().textContent(), `true ${first.true} → ${first.predicted}${(first.confidence * 100).toFixed(1)}%`)
+    assert.ok(await thumbs.first().locator('img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the image loads')
+  }
+  await page.locator('[data-test="comparison"]').waitFor()
+  assert.ok((await drawnPixels(page.locator('[data-test="comparison-chart"]'))) > 1000, 'the comparison is drawn')
+  await page.screenshot({ path: join(artifacts, 'evaluation.png'), fullPage: true })
+  if (report.misclassified.length) {
+    await thumbs.first().click()
+    const lightbox = page.locator('[data-test="lightbox"]')
+    await lightbox.filter({ hasText: 'confidence' }).waitFor()
+    await page.screenshot({ path: join(artifacts, 'evaluation-enlarged.png') })
+    await lightbox.click()
+    await lightbox.waitFor({ state: 'detached' })
+  }
+})

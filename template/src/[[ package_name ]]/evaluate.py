@@ -1,29 +1,35 @@
-"""Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`."""
+"""Stage `evaluate`: test-split accuracy, per-class F1 and a confusion matrix for `dvc plots`, and
+the trained model's evaluation report for the web UI (evaluation.py, `reports/evaluation/teacher`)."""
 
 import csv
 
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
+from torch.utils.data import Dataset
 
 from .data.dataset import batches, load_split
 from .data.preprocessing import PreprocessConfig
+from .evaluation import read_history, write_evaluation_report
 from .model.checkpoint import load_checkpoint
 from .params import load_params, write_json
-from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR
+from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_LIVE_DIR
 from .paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()
-def predict_split(model: torch.nn.Module, dataset, workers: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(true labels, predicted labels), int64 (N,) each, streaming the split batch by batch."""
-    labels, predicted = [], []
-    for images, batch_labels in batches(dataset, 256, workers, desc="evaluate"):
-        predicted.append(model(torch.from_numpy(images)).argmax(1).numpy())
-        labels.append(batch_labels)
-    if not labels:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    return np.concatenate(labels), np.concatenate(predicted)
+def predict_logits(
+    model: torch.nn.Module, dataset: Dataset, workers: int = 0, desc: str | None = None
+) -> np.ndarray:
+    """float32 (N, K) logits of `model` (put in eval mode) for every item of `dataset`, in order,
+    streaming the split batch by batch (`workers` decoding processes, data/dataset.py)."""
+    model.eval()
+    outputs = [model(torch.from_numpy(images)).numpy() for images, _ in batches(dataset, 256, workers, desc)]
+    return np.concatenate(outputs) if outputs else np.empty((0, 0), dtype=np.float32)
+
+
+def parameter_count(model: torch.nn.Module) -> int:
+    return int(sum(parameter.numel() for parameter in model.parameters()))
 
 
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
@@ -42,7 +48,9 @@ def main() -> None:
     params = load_params()
     model, classes, preprocess = load_checkpoint(CHECKPOINT)
     test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
-    labels, predicted = predict_split(model, test_set, int(params["data"].get("workers", 0)))
+    labels = test_set.labels.numpy()
+    logits = predict_logits(model, test_set, int(params["data"].get("workers", 0)), "evaluate")
+    predicted = logits.argmax(1)
     metrics = classification_metrics(labels, predicted, classes)
     write_json(METRICS, metrics)
     CONFUSION.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +58,16 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["actual", "predicted"])
         writer.writerows((classes[a], classes[p]) for a, p in zip(labels, predicted, strict=True))
+    write_evaluation_report(
+        "teacher",
+        logits,
+        labels,
+        classes,
+        test_set.paths,
+        read_history(TRAIN_LIVE_DIR),
+        int(params["evaluate"]["max_misclassified_images"]),
+        {"architecture": type(model).__name__, "parameters": parameter_count(model)},
+    )
     print(f"evaluate: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['f1_macro']:.4f}")
 
 

@@ -1,5 +1,8 @@
 """Stage `export`: PyTorch checkpoint -> ONNX with a dynamic batch axis, checked for parity.
 
+The checkpoint is the one `serve.model` names (teacher, student or pruned); the manifest records
+which and where it came from (`served_model`), and every later artifact carries it on.
+
 The exported graph is run by ONNX Runtime on real test images and on batch sizes 1 and 7; the
 stage fails when any output differs from PyTorch by more than `export.parity_tolerance`. The
 model directory also gets its golden set (runtime/golden.py): `golden.samples` test images and
@@ -15,10 +18,10 @@ import torch
 from .artifacts import write_manifest
 from .data.dataset import load_split, stack
 from .data.preprocessing import PreprocessConfig
-from .model.checkpoint import load_checkpoint
+from .model.checkpoint import checkpoint_info, load_checkpoint
 from .params import load_params, write_json
-from .paths import CHECKPOINT, ONNX_DIR, SPLITS_DIR
 from .paths import EXPORT_METRICS as METRICS
+from .paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
 from .runtime.golden import golden_indices, golden_inputs, write_golden
 
@@ -72,7 +75,12 @@ def build_golden_set(model: torch.nn.Module, model_path: Path, images: np.ndarra
 def main() -> None:
     params = load_params()
     tolerance = float(params["export"]["parity_tolerance"])
-    model, classes, preprocess = load_checkpoint(CHECKPOINT)
+    try:
+        served, checkpoint = served_checkpoint(params["serve"])
+    except ValueError as error:
+        sys.exit(f"export: {error}")
+    model, classes, preprocess = load_checkpoint(checkpoint)
+    info = checkpoint_info(checkpoint)
     test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
     images = torch.from_numpy(stack(test_set, range(min(256, len(test_set))), desc="parity images")[0])
     model_path = ONNX_DIR / "model.onnx"
@@ -92,8 +100,9 @@ def main() -> None:
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
         golden=golden,
+        served_model={"name": served, "checkpoint": checkpoint.as_posix(), **info},
     )
-    print(f"export: {model_path} (max abs diff vs PyTorch {diff:.2e})")
+    print(f"export: {served} model {model_path} (max abs diff vs PyTorch {diff:.2e})")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,18 @@ LABEL_MAP = Path("data/label_map.json")  # class names in model-output order, fr
 SPLITS_DIR = Path("data/splits")  # {train,val,test}.csv with path,label
 VALIDATION_REPORT = Path("reports/validation.json")
 
-CHECKPOINT = Path("models/model.safetensors")
+CHECKPOINT = Path("models/model.safetensors")  # the trained model: the teacher of distill and prune
+STUDENT_CHECKPOINT = Path("models/student.safetensors")  # distill: smaller model, teacher's soft labels
+PRUNED_CHECKPOINT = Path("models/pruned.safetensors")  # prune: the teacher with channels removed
+MODEL_CHECKPOINTS = {"teacher": CHECKPOINT, "student": STUDENT_CHECKPOINT, "pruned": PRUNED_CHECKPOINT}
+DISTILL_METRICS = Path("metrics/distill.json")
+STUDENT_HISTORY = Path("reports/student_history.csv")
+PRUNE_METRICS = Path("metrics/prune.json")
+PRUNED_HISTORY = Path("reports/pruned_history.csv")
 TRAIN_LIVE_DIR = Path("reports/train")  # DVCLive: metrics.json, plots/metrics/{train,val}/*.tsv
 EVALUATE_METRICS = Path("metrics/evaluate.json")
 CONFUSION = Path("reports/confusion.csv")
+EVALUATION_DIR = Path("reports/evaluation")  # <model>/report.json + misclassified/*.png (web UI)
 ONNX_DIR = Path("models/onnx")
 EXPORT_METRICS = Path("metrics/export.json")
 INT8_DIR = Path("models/int8")
@@ -22,5 +30,17 @@ QUANTIZE_METRICS = Path("metrics/quantize.json")
 TENSORRT_DIR = Path("models/tensorrt")
 TENSORRT_METRICS = Path("metrics/tensorrt.json")
 BENCHMARK_METRICS = Path("metrics/benchmark.json")
+CHECK_METRICS = Path("metrics/check.json")  # each requirement budget: measured, allowed, passed
 SERVE_BENCHMARK_REPORT = Path("reports/serve_benchmark.json")
 MODEL_REVIEW = Path("reports/model-review.md")
+
+
+def served_checkpoint(serve: dict) -> tuple[str, Path]:
+    """(name, checkpoint) of the model params.yaml's `serve.model` ships through export -> release.
+
+    Raises ValueError for a name other than teacher, student or pruned.
+    """
+    name = str(serve["model"])
+    if name not in MODEL_CHECKPOINTS:
+        raise ValueError(f"serve.model: {name!r} is not one of {', '.join(MODEL_CHECKPOINTS)}")
+    return name, MODEL_CHECKPOINTS[name]

@@ -54,6 +54,20 @@ def self_test(kind: str, directory: Path) -> str:
     return load_engine("onnxruntime", directory).golden.summary()
 
 
+def provenance(served: dict) -> str:
+    """Which model is shipped (params.yaml `serve.model`) and where it came from, in one line."""
+    origin = served.get("origin", {"kind": "trained"})
+    name, architecture = served.get("name", "teacher"), served.get("architecture", "?")
+    what = f"**{name}**: {architecture}, width {served.get('width', '?')}"
+    if origin["kind"] == "distilled":
+        how = f"distilled from `{origin['teacher']}` (T={origin['temperature']}, alpha={origin['alpha']})"
+    elif origin["kind"] == "pruned":
+        how = f"`{origin['teacher']}` with {origin['ratio']:.0%} of its channels pruned, then fine-tuned"
+    else:
+        how = "trained on the train split"
+    return f"{what}, {how}; checkpoint `{served.get('checkpoint', '?')}`"
+
+
 def model_card(version: str, files: dict[str, Path], manifest: dict, checks: dict[str, str]) -> str:
     evaluate = read_json(EVALUATE_METRICS)
     quantize = read_json(QUANTIZE_METRICS)
@@ -66,8 +80,12 @@ def model_card(version: str, files: dict[str, Path], manifest: dict, checks: dic
         f"Released {datetime.now(UTC):%Y-%m-%d}. Classes: {', '.join(manifest.get('classes', []))}.",
         f"Input: {manifest.get('preprocess', {})}.",
         "",
+        "## Model",
+        f"Served model: {provenance(manifest.get('served_model', {}))}.",
+        "",
         "## Evaluation (held-out test split)",
-        f"- accuracy: {evaluate.get('accuracy')}",
+        f"- trained model (teacher) accuracy: {evaluate.get('accuracy')}",
+        f"- served model FP32 accuracy: {quantize.get('fp32_accuracy')}",
         f"- macro F1: {evaluate.get('f1_macro')}",
         f"- INT8 accuracy: {quantize.get('int8_accuracy')} (drop {quantize.get('accuracy_drop')})",
         f"- TensorRT: {tensorrt}",

@@ -130,3 +130,13 @@ export function predictionLog() {
 export function queueLowConfidence() {
   return request('/api/predictions/queue-low-confidence', { method: 'POST' })
 }
+
+// Evaluation reports the pipeline wrote: teacher, student, pruned (GET /api/evaluation).
+export function listEvaluations() {
+  return request('/api/evaluation')
+}
+
+// One model's report: per-class scores, confusion matrix, training curves, misclassified images.
+export function evaluationReport(name) {
+  return request(`/api/evaluation/${encodeURIComponent(name)}`)
+}

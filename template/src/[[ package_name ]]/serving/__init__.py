@@ -42,9 +42,9 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
             db.session.invalidate()
 
     from . import web
-    from .api import annotations, health, models, openapi, predict, predictions
+    from .api import annotations, evaluation, health, models, openapi, predict, predictions
 
-    for module in (health, predict, models, annotations, predictions, openapi, web):
+    for module in (health, predict, models, annotations, predictions, evaluation, openapi, web):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
     from .cli import register_cli

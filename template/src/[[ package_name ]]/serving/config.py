@@ -6,6 +6,8 @@
 - MODEL_STORE: where registered versions are kept, one folder each; default <instance>/models
 - INFERENCE_ENGINE: onnxruntime (CPU, default) or tensorrt (GPU, needs TensorRT)
 - BENCHMARK_FILE: latency figures recorded with that first version; default metrics/benchmark.json
+- EVALUATION_DIR: the pipeline's evaluation reports (one folder per model) for the Evaluation page;
+  default reports/evaluation
 - FRONTEND_DIST: built web UI served at / when the folder exists; default frontend/dist
 - MAX_UPLOAD_BYTES: larger request bodies get 413; default 5000000
 - MAX_IMAGE_PIXELS: larger images and decompression bombs get 413; default 4000000
@@ -39,7 +41,7 @@
 import os
 from pathlib import Path
 
-from ..paths import BENCHMARK_METRICS, INT8_DIR
+from ..paths import BENCHMARK_METRICS, EVALUATION_DIR, INT8_DIR
 
 
 def flag(value: str) -> bool:
@@ -55,6 +57,7 @@ def config_from_env(instance_path: str) -> dict:
         "MODEL_DIR": env("MODEL_DIR", INT8_DIR.as_posix()),
         "MODEL_STORE": env("MODEL_STORE", str(instance / "models")),
         "BENCHMARK_FILE": env("BENCHMARK_FILE", BENCHMARK_METRICS.as_posix()),
+        "EVALUATION_DIR": env("EVALUATION_DIR", EVALUATION_DIR.as_posix()),
         "FRONTEND_DIST": env("FRONTEND_DIST", "frontend/dist"),
         "INFERENCE_ENGINE": env("INFERENCE_ENGINE", "onnxruntime"),
         "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", "5000000")),

@@ -1,4 +1,4 @@
-"""Blueprints, one per area: health, predict, models, annotations, predictions (log), openapi."""
+"""Blueprints, one per area: health, predict, models, annotations, predictions (log), evaluation, openapi."""
 
 from flask import current_app
 

@@ -28,6 +28,8 @@ ANNOTATOR = {
     "description": "Who is labeling; recorded with every label (required when ADMIN_TOKEN is set)",
     "schema": {"type": "string", "maxLength": 64},
 }
+MODEL_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 32}}
+SUMMARY = {"$ref": "#/components/schemas/EvaluationSummary"}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
 QUEUED = _json(
     {
@@ -100,6 +102,43 @@ DOCUMENT = {
                     "200": _json({"type": "object", "properties": {"bytes": {"type": "integer"}}}),
                     "400": ERROR,
                     "413": ERROR,
+                },
+            }
+        },
+        "/api/evaluation": {
+            "get": {
+                "summary": "The pipeline's models with an evaluation report (teacher, student, pruned)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["models"],
+                            "properties": {
+                                "models": {"type": "array", "items": SUMMARY},
+                            },
+                        }
+                    )
+                },
+            }
+        },
+        "/api/evaluation/{name}": {
+            "get": {
+                "summary": "One model's test-split evaluation: per-class precision/recall/F1, "
+                "confusion matrix, training curves, misclassified images",
+                "parameters": [MODEL_NAME],
+                "responses": {"200": _json({"$ref": "#/components/schemas/EvaluationReport"}), "404": ERROR},
+            }
+        },
+        "/api/evaluation/{name}/misclassified/{index}": {
+            "get": {
+                "summary": "A misclassified test image of the report (PNG)",
+                "parameters": [
+                    MODEL_NAME,
+                    {"name": "index", "in": "path", "required": True, "schema": {"type": "integer"}},
+                ],
+                "responses": {
+                    "200": {"description": "PNG image", "content": {"image/png": {"schema": BINARY}}},
+                    "404": ERROR,
                 },
             }
         },
@@ -339,6 +378,67 @@ DOCUMENT = {
                     "labels": {"type": "array", "items": {"type": "object"}},
                     "image_url": {"type": "string"},
                 },
+            },
+            "EvaluationSummary": {
+                "type": "object",
+                "required": ["name", "accuracy", "f1_macro", "samples"],
+                "properties": {
+                    "name": {"type": "string", "description": "teacher, student or pruned"},
+                    "model": {"type": "object", "description": "architecture, parameters, origin"},
+                    "samples": {"type": "integer"},
+                    "accuracy": {"type": "number"},
+                    "f1_macro": {"type": "number"},
+                    "misclassified_total": {"type": "integer"},
+                    "benchmark": {"type": "object", "description": "latency, throughput, size"},
+                },
+            },
+            "EvaluationReport": {
+                "allOf": [
+                    SUMMARY,
+                    {
+                        "type": "object",
+                        "required": ["classes", "per_class", "confusion", "history", "misclassified"],
+                        "properties": {
+                            "classes": {"type": "array", "items": {"type": "string"}},
+                            "per_class": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "class": {"type": "string"},
+                                        "precision": {"type": "number"},
+                                        "recall": {"type": "number"},
+                                        "f1": {"type": "number"},
+                                        "support": {"type": "integer"},
+                                    },
+                                },
+                            },
+                            "confusion": {
+                                "type": "array",
+                                "description": "rows: true class, columns: predicted class (counts)",
+                                "items": {"type": "array", "items": {"type": "integer"}},
+                            },
+                            "history": {
+                                "type": "object",
+                                "description": "training curves: column -> per-epoch values",
+                                "additionalProperties": {"type": "array", "items": {"type": "number"}},
+                            },
+                            "misclassified": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "true": {"type": "string"},
+                                        "predicted": {"type": "string"},
+                                        "confidence": {"type": "number"},
+                                        "url": {"type": "string"},
+                                        "source": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                ]
             },
             "Prediction": {
                 "type": "object",

@@ -1,27 +1,22 @@
-"""PR model review: metrics, params, latency and size against the base branch, in one Markdown
-report, and the one pull-request comment that shows it (updated in place on every run).
+"""The PR model review as Markdown: requirement budgets (pass/fail, base vs PR), headline metrics,
+latency and size, every other metric, parameters and the confusion matrix, against the base branch.
 
-    python -m <package>.review build --base origin/main --output reports/model-review.md
-    python -m <package>.review post reports/model-review.md --repo owner/name --pr 12
-
-`build` needs only git + DVC (metrics files are git-tracked). `post` needs GITHUB_TOKEN and talks
-to GITHUB_API_URL (set by GitHub Actions); CI runs it in a separate job that holds the write token
-and never runs the PR's code.
+Figures come from `dvc metrics diff` / `dvc params diff` and git-tracked metrics files; nothing is
+posted from here (github.py does that).
 """
 
-import argparse
 import csv
 import json
-import os
 import subprocess
-import sys
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from .paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, MODEL_REVIEW, QUANTIZE_METRICS
+from ..check import BudgetResult, evaluate_budgets, read_workspace
+from ..params import load_params
+from ..paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, QUANTIZE_METRICS
+from . import MARKER
 
-MARKER = "<!-- model-review -->"
+BudgetList = list[BudgetResult]
 HEADLINE = {  # (metrics file, key) -> label; shown first, in this order
     (EVALUATE_METRICS.as_posix(), "accuracy"): "accuracy",
     (QUANTIZE_METRICS.as_posix(), "int8_accuracy"): "INT8 accuracy",
@@ -32,10 +27,15 @@ HEADLINE = {  # (metrics file, key) -> label; shown first, in this order
 }
 
 
+class ReviewError(RuntimeError):
+    """DVC or git could not give the figures the report needs; the message has their output."""
+
+
 def dvc_json(*args: str) -> dict:
+    """`dvc <args> --json` decoded; raises ReviewError when DVC fails."""
     result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True)
     if result.returncode != 0:
-        sys.exit(f"`dvc {' '.join(args)}` failed:\n{result.stderr}")
+        raise ReviewError(f"`dvc {' '.join(args)}` failed:\n{result.stderr}")
     return json.loads(result.stdout or "{}")
 
 
@@ -93,20 +93,20 @@ def confusion_rows(path: Path) -> list[str]:
     return rows
 
 
-BENCHMARK = BENCHMARK_METRICS.as_posix()
+def metrics_at(revision: str | None, path: Path) -> dict:
+    """A git-tracked metrics file in the workspace (None) or at a git revision; {} when absent there."""
+    if revision is None:
+        return read_workspace(path)
+    shown = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
+    try:
+        return json.loads(shown.stdout) if shown.returncode == 0 else {}
+    except ValueError:
+        return {}
 
 
 def benchmark_host(revision: str | None) -> dict:
     """The `host` entry of metrics/benchmark.json in the workspace (None) or at a git revision."""
-    if revision is None:
-        text = Path(BENCHMARK).read_text() if Path(BENCHMARK).is_file() else "{}"
-    else:
-        shown = subprocess.run(["git", "show", f"{revision}:{BENCHMARK}"], capture_output=True, text=True)
-        text = shown.stdout if shown.returncode == 0 else "{}"
-    try:
-        return json.loads(text).get("host") or {}
-    except ValueError:
-        return {}
+    return metrics_at(revision, BENCHMARK_METRICS).get("host") or {}
 
 
 def host_note(base: dict, pr: dict) -> str:
@@ -128,13 +128,49 @@ def host_note(base: dict, pr: dict) -> str:
     return f"Latency measured on the same CPU for base and PR: {name(pr)}."
 
 
-def build(base: str, output: Path) -> str:
+def budget_rows(base: BudgetList, pr: BudgetList) -> list[str]:
+    """Each requirement budget: allowed, the base branch's figure, this PR's, and pass/fail.
+
+    `base` and `pr` are check.evaluate_budgets results for the same `requirements:` (this PR's
+    params.yaml), measured on the base branch's metrics and on this PR's.
+    """
+    if not pr:
+        return ["No budgets: add a `requirements:` section to params.yaml."]
+
+    def figure(result: BudgetResult | None) -> str:
+        if result is None or result.measured is None:
+            return "—"
+        return f"{number(result.measured)} ({'pass' if result.passed else 'fail'})"
+
+    by_name = {result.name: result for result in base}
+    rows = ["| budget | allowed | base | PR | PR result |", "|---|---|---|---|---|"]
+    for result in pr:
+        verdict = "✅ pass" if result.passed else "❌ **FAIL**"
+        rows.append(
+            f"| `{result.name}` | {number(result.allowed)} | {figure(by_name.get(result.name))} "
+            f"| {figure(result)} | {verdict} |"
+        )
+    return rows
+
+
+def build_report(base: str) -> str:
+    """The review of the working tree against git revision `base`, as Markdown.
+
+    Raises ReviewError when DVC fails and check.RequirementError for a malformed `requirements:`.
+    """
     headline, rest = metric_tables(dvc_json("metrics", "diff", base, "--all"))
     params = dvc_json("params", "diff", base)
+    requirements = load_params().get("requirements") or {}
     lines = [
         MARKER,
         "## Model review",
         f"This PR's pipeline results against `{base}` (`dvc metrics diff`, `dvc params diff`).",
+        "",
+        "### Requirement budgets",
+        *budget_rows(
+            evaluate_budgets(requirements, lambda path: metrics_at(base, path)),
+            evaluate_budgets(requirements),
+        ),
         "",
         "### Metrics, latency and size",
         *headline,
@@ -156,68 +192,12 @@ def build(base: str, output: Path) -> str:
         "",
         "</details>",
     ]
-    report = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def write_report(base: str, output: Path) -> str:
+    """Build the review against `base` and write it to `output`; returns the Markdown."""
+    report = build_report(base)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
+    output.write_text(report, encoding="utf-8")
     return report
-
-
-def github(method: str, url: str, token: str, payload: dict | None = None):
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(payload).encode() if payload is not None else None,
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or "null")
-
-
-def post(report: Path, repo: str, pr: int) -> str:
-    """Create the review comment, or update the one an earlier run made. Returns 'created'/'updated'."""
-    token = os.environ.get("GITHUB_TOKEN")
-    if not token:
-        sys.exit("GITHUB_TOKEN is not set")
-    api = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
-    body = report.read_text()
-    if not body.startswith(MARKER):
-        sys.exit(f"{report} is not a model review (it must start with {MARKER})")
-    page = 1
-    while True:
-        comments = github("GET", f"{api}/repos/{repo}/issues/{pr}/comments?per_page=100&page={page}", token)
-        for comment in comments:
-            if comment["body"].startswith(MARKER):
-                github("PATCH", f"{api}/repos/{repo}/issues/comments/{comment['id']}", token, {"body": body})
-                return "updated"
-        if len(comments) < 100:
-            break
-        page += 1
-    github("POST", f"{api}/repos/{repo}/issues/{pr}/comments", token, {"body": body})
-    return "created"
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    build_cmd = commands.add_parser("build", help="write the Markdown report")
-    build_cmd.add_argument("--base", required=True, help="git revision to compare with")
-    build_cmd.add_argument("--output", type=Path, default=MODEL_REVIEW)
-    post_cmd = commands.add_parser("post", help="create or update the PR comment")
-    post_cmd.add_argument("report", type=Path)
-    post_cmd.add_argument("--repo", required=True, help="owner/name")
-    post_cmd.add_argument("--pr", required=True, type=int)
-    args = parser.parse_args(argv)
-    if args.command == "build":
-        print(build(args.base, args.output))
-    else:
-        if "/" not in args.repo or args.pr <= 0:
-            sys.exit("--repo must be owner/name and --pr a positive number")
-        print(f"model review comment {post(args.report, args.repo, args.pr)} on {args.repo}#{args.pr}")
-
-
-if __name__ == "__main__":
-    main()

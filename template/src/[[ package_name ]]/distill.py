@@ -1,0 +1,159 @@
+"""Stage `distill`: knowledge distillation of the trained model (teacher) into a smaller student.
+
+Hinton, Vinyals, Dean (2015), "Distilling the Knowledge in a Neural Network": the student learns
+from the teacher's softened outputs, softmax(logits / T), mixed with the true labels. The student's
+architecture and width, T and the mix are `distill.*` in params.yaml; it trains on the same train
+split, keeps the weights with the best validation accuracy, and is evaluated on the test split like
+the teacher (reports/evaluation/student). `serve.model: student` ships it through export ->
+quantize -> tensorrt -> benchmark -> release.
+"""
+
+import csv
+
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+
+from .data.dataset import load_split
+from .data.preprocessing import PreprocessConfig
+from .evaluate import parameter_count, predict_logits
+from .evaluation import read_history, write_evaluation_report
+from .model import build_model
+from .model.checkpoint import load_checkpoint, save_checkpoint
+from .params import load_params, write_json
+from .paths import CHECKPOINT, DISTILL_METRICS, SPLITS_DIR, STUDENT_CHECKPOINT, STUDENT_HISTORY
+from .train import evaluate_loss_accuracy, seed_everything
+
+
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    labels: torch.Tensor,
+    temperature: float,
+    alpha: float,
+) -> torch.Tensor:
+    """alpha * T² * KL(teacher_T || student_T) + (1 - alpha) * cross-entropy(student, labels).
+
+    Logits are float (N, K), labels int64 (N,). The T² factor keeps the soft term's gradients the
+    same size whatever T is (Hinton et al. 2015, section 2). Returns a scalar tensor.
+    """
+    soft = F.kl_div(
+        F.log_softmax(student_logits / temperature, dim=1),
+        F.softmax(teacher_logits / temperature, dim=1),
+        reduction="batchmean",
+    )
+    hard = F.cross_entropy(student_logits, labels)
+    return alpha * temperature**2 * soft + (1 - alpha) * hard
+
+
+def distill(params: dict) -> dict:
+    """Train the student from the teacher at CHECKPOINT; write its checkpoint, curves and report.
+
+    Returns the metrics written to metrics/distill.json (accuracies on the test split, parameter
+    counts and their ratio).
+    """
+    settings = params["distill"]
+    seed_everything(int(params["seed"]))
+    teacher, classes, preprocess = load_checkpoint(CHECKPOINT)
+    config = PreprocessConfig(**preprocess)  # the teacher's: both models see the same input
+    train_set = load_split(SPLITS_DIR, "train", params["data"], config)
+    val_set = load_split(SPLITS_DIR, "val", params["data"], config)
+    loader = DataLoader(
+        train_set,
+        batch_size=int(settings["batch_size"]),
+        shuffle=True,
+        generator=torch.Generator().manual_seed(int(params["seed"])),
+    )
+    student_params = {"architecture": settings["architecture"], "width": int(settings["width"])}
+    student = build_model(
+        student_params["architecture"], len(classes), len(preprocess["mode"]), student_params["width"]
+    )
+    epochs, lr = int(settings["epochs"]), float(settings["lr"])
+    optimizer = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=float(settings["weight_decay"]))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * len(loader))
+    temperature, alpha = float(settings["temperature"]), float(settings["alpha"])
+    origin = {
+        "kind": "distilled",
+        "teacher": CHECKPOINT.as_posix(),
+        "temperature": temperature,
+        "alpha": alpha,
+    }
+    val_loader = DataLoader(val_set, batch_size=256)
+    best, rows = -1.0, []
+    for epoch in range(1, epochs + 1):
+        student.train()
+        running, seen = 0.0, 0
+        for images, labels in loader:
+            with torch.no_grad():
+                soft_targets = teacher(images)  # per batch: right with augmented images too
+            loss = distillation_loss(student(images), soft_targets, labels, temperature, alpha)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            running += loss.item() * len(labels)
+            seen += len(labels)
+        val_loss, val_accuracy = evaluate_loss_accuracy(student, val_loader, torch.device("cpu"))
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": round(running / max(seen, 1), 6),
+                "val_loss": round(val_loss, 6),
+                "val_accuracy": round(val_accuracy, 6),
+            }
+        )
+        print(f"distill: epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  val_acc {val_accuracy:.4f}")
+        if val_accuracy > best:
+            best = val_accuracy
+            save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
+    STUDENT_HISTORY.parent.mkdir(parents=True, exist_ok=True)
+    with STUDENT_HISTORY.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights
+    test_set = load_split(SPLITS_DIR, "test", params["data"], config)
+    labels = test_set.labels.numpy()
+    accuracy = {}
+    for name, model in (("teacher", teacher), ("student", student)):
+        logits = predict_logits(model, test_set)
+        accuracy[name] = round(float((logits.argmax(1) == labels).mean()), 6)
+    sizes = {"teacher": parameter_count(teacher), "student": parameter_count(student)}
+    write_evaluation_report(
+        "student",
+        logits,
+        labels,
+        classes,
+        test_set.paths,
+        read_history(STUDENT_HISTORY),
+        int(params["evaluate"]["max_misclassified_images"]),
+        {
+            "architecture": type(student).__name__,
+            "parameters": sizes["student"],
+            "source": "distilled from teacher",
+        },
+    )
+    metrics = {
+        "teacher_accuracy": accuracy["teacher"],
+        "student_accuracy": accuracy["student"],
+        "teacher_parameters": sizes["teacher"],
+        "student_parameters": sizes["student"],
+        "student_vs_teacher_parameters": round(sizes["student"] / sizes["teacher"], 4),
+        "student_vs_teacher_accuracy": round(accuracy["student"] / max(accuracy["teacher"], 1e-9), 4),
+    }
+    write_json(DISTILL_METRICS, metrics)
+    return metrics
+
+
+def main() -> None:
+    metrics = distill(load_params())
+    print(
+        f"distill: student accuracy {metrics['student_accuracy']:.4f} "
+        f"vs teacher {metrics['teacher_accuracy']:.4f} "
+        f"with {metrics['student_vs_teacher_parameters']:.1%} of its parameters"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Stage `prune`: structured channel pruning of the trained model with Torch-Pruning, then a short
+fine-tune.
+
+Torch-Pruning (Fang et al. 2023, "DepGraph: Towards Any Structural Pruning", CVPR;
+https://github.com/VainF/Torch-Pruning) traces the layers that depend on each other (a conv, its
+batch norm, the next conv's inputs, residual additions) and removes the same channels from all of
+them, so the pruned model is really smaller and faster: its tensors have fewer channels, unlike
+masks that keep the dense size. The least important channels (L2 norm of their weights) go, to
+`prune.ratio` of each layer's channels; the classifier's outputs are kept. The stage reports
+parameters, MACs, checkpoint size and batch-1 latency before and after (metrics/prune.json).
+"""
+
+import copy
+import csv
+import time
+
+import numpy as np
+import torch
+import torch_pruning as tp
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .data.dataset import load_split, stack
+from .data.preprocessing import PreprocessConfig
+from .evaluate import predict_logits
+from .evaluation import read_history, write_evaluation_report
+from .model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
+from .params import load_params, write_json
+from .paths import CHECKPOINT, PRUNE_METRICS, PRUNED_CHECKPOINT, PRUNED_HISTORY, SPLITS_DIR
+from .train import evaluate_loss_accuracy, seed_everything
+
+
+def classifier_layer(model: nn.Module) -> nn.Module:
+    """The last Linear layer: its outputs are the classes and must not be pruned."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(model).__name__} has no Linear classifier to keep")
+    return linears[-1]
+
+
+def prune_channels(model: nn.Module, example: torch.Tensor, ratio: float) -> nn.Module:
+    """Remove `ratio` (0..1) of the channels of every prunable layer of `model`, in place.
+
+    `example` is one float32 (N, C, H, W) input for tracing. Channels are ranked by the L2 norm of
+    their weights (Torch-Pruning's MagnitudeImportance, p=2), the same ratio for every layer.
+    Raises ValueError for a ratio outside [0, 1).
+    """
+    if not 0 <= ratio < 1:
+        raise ValueError(f"prune.ratio must be in [0, 1), got {ratio}")
+    pruner = tp.pruner.BasePruner(
+        model,
+        example,
+        importance=tp.importance.MagnitudeImportance(p=2),
+        pruning_ratio=ratio,
+        ignored_layers=[classifier_layer(model)],
+    )
+    pruner.step()
+    return model
+
+
+def latency_ms(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> dict:
+    """Batch-1 PyTorch CPU latency of `model`: p50 and p99 in milliseconds over `runs` calls."""
+    single = example[:1]
+    timings = []
+    with torch.inference_mode():
+        for i in range(warmup + runs):
+            start = time.perf_counter()
+            model(single)
+            if i >= warmup:
+                timings.append(time.perf_counter() - start)
+    return {
+        "latency_p50_ms": round(float(np.percentile(timings, 50)) * 1000, 4),
+        "latency_p99_ms": round(float(np.percentile(timings, 99)) * 1000, 4),
+    }
+
+
+def profile(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> dict:
+    """Parameters, MACs (one image; Torch-Pruning's op counter) and batch-1 latency of `model`."""
+    model.eval()
+    macs, parameters = tp.utils.count_ops_and_params(model, example[:1])
+    return {"parameters": int(parameters), "macs": int(macs), **latency_ms(model, example, runs, warmup)}
+
+
+def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> list[dict]:
+    """`prune.epochs` epochs of cross-entropy on the train split; keeps the best validation epoch.
+
+    Returns the per-epoch history (epoch, train_loss, val_loss, val_accuracy).
+    """
+    settings = params["prune"]
+    loader = DataLoader(
+        train_set,
+        batch_size=int(params["train"]["batch_size"]),
+        shuffle=True,
+        generator=torch.Generator().manual_seed(int(params["seed"])),
+    )
+    val_loader = DataLoader(val_set, batch_size=256)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings["lr"]))
+    best, best_state, rows = -1.0, None, []
+    for epoch in range(1, int(settings["epochs"]) + 1):
+        model.train()
+        running, seen = 0.0, 0
+        for images, labels in loader:
+            loss = nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.item() * len(labels)
+            seen += len(labels)
+        val_loss, val_accuracy = evaluate_loss_accuracy(model, val_loader, torch.device("cpu"))
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_loss": round(running / max(seen, 1), 6),
+                "val_loss": round(val_loss, 6),
+                "val_accuracy": round(val_accuracy, 6),
+            }
+        )
+        print(
+            f"prune: fine-tune epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  "
+            f"val_acc {val_accuracy:.4f}"
+        )
+        if val_accuracy > best:
+            best, best_state = val_accuracy, copy.deepcopy(model.state_dict())
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return rows
+
+
+def main() -> None:
+    params = load_params()
+    settings = params["prune"]
+    seed_everything(int(params["seed"]))
+    torch.set_num_threads(int(params["benchmark"]["threads"]))
+    runs, warmup = int(settings["latency_runs"]), 10
+    teacher, classes, preprocess = load_checkpoint(CHECKPOINT)
+    config = PreprocessConfig(**preprocess)
+    train_set = load_split(SPLITS_DIR, "train", params["data"], config)
+    val_set = load_split(SPLITS_DIR, "val", params["data"], config)
+    test_set = load_split(SPLITS_DIR, "test", params["data"], config)
+    labels, example = test_set.labels.numpy(), torch.from_numpy(stack(test_set, range(8))[0])
+
+    before = profile(teacher, example, runs, warmup) | {"size_bytes": CHECKPOINT.stat().st_size}
+    model = prune_channels(copy.deepcopy(teacher), example, float(settings["ratio"]))
+    pruned_accuracy = float((predict_logits(model, test_set).argmax(1) == labels).mean())
+    rows = fine_tune(model, params, train_set, val_set)
+    model.eval()
+    teacher_meta = {"architecture": type(teacher).__name__}
+    origin = {"kind": "pruned", "teacher": CHECKPOINT.as_posix(), "ratio": float(settings["ratio"])}
+    save_checkpoint(model, PRUNED_CHECKPOINT, classes, checkpoint_info(CHECKPOINT), preprocess, origin=origin)
+    after = profile(model, example, runs, warmup) | {"size_bytes": PRUNED_CHECKPOINT.stat().st_size}
+    with PRUNED_HISTORY.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    reloaded, _, _ = load_checkpoint(PRUNED_CHECKPOINT)  # exactly what export will read
+    logits = predict_logits(reloaded, test_set)
+    teacher_accuracy = float((predict_logits(teacher, test_set).argmax(1) == labels).mean())
+    accuracy = float((logits.argmax(1) == labels).mean())
+    write_evaluation_report(
+        "pruned",
+        logits,
+        labels,
+        classes,
+        test_set.paths,
+        read_history(PRUNED_HISTORY),
+        int(params["evaluate"]["max_misclassified_images"]),
+        teacher_meta
+        | {
+            "parameters": after["parameters"],
+            "source": f"teacher with {settings['ratio']:.0%} of channels pruned",
+        },
+    )
+    metrics = {
+        "ratio": float(settings["ratio"]),
+        "before": before | {"accuracy": round(teacher_accuracy, 6)},
+        "after": after
+        | {"accuracy": round(accuracy, 6), "accuracy_before_fine_tune": round(pruned_accuracy, 6)},
+        "after_vs_before": {
+            key: round(after[key] / before[key], 4)
+            for key in ("parameters", "macs", "size_bytes", "latency_p50_ms", "latency_p99_ms")
+        },
+    }
+    write_json(PRUNE_METRICS, metrics)
+    print(f"{'':<14}{'params':>10}{'MACs':>12}{'size KB':>10}{'p50 ms':>9}{'p99 ms':>9}{'accuracy':>10}")
+    for name, row in (("before", metrics["before"]), ("after", metrics["after"])):
+        print(
+            f"{name:<14}{row['parameters']:>10}{row['macs']:>12}{row['size_bytes'] / 1024:>10.1f}"
+            f"{row['latency_p50_ms']:>9.3f}{row['latency_p99_ms']:>9.3f}{row['accuracy']:>10.4f}"
+        )
+    print(f"prune: accuracy {pruned_accuracy:.4f} right after pruning, {accuracy:.4f} after fine-tuning")
+
+
+if __name__ == "__main__":
+    main()
