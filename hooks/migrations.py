@@ -67,6 +67,27 @@ def child_entries(block: list[str]) -> dict[str, list[str]]:
     return entries
 
 
+def read_answers(path: Path = Path(".copier-answers.yml")) -> dict[str, str]:
+    """The project's answers (`key: value` lines; no YAML library needed in the migration's Python)."""
+    answers = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            match = re.match(r"^([a-z_]+): (.*)$", line)
+            if match:
+                answers[match[1]] = match[2].strip().strip("'\"")
+    return answers
+
+
+def render_expressions(text: str, answers: dict[str, str]) -> str:
+    """Evaluate the template's own `[[ expression ]]`s in params.yaml.jinja with the project's
+    answers (plain Python syntax: names, `x if c else y`, `in (...)`); the template is trusted."""
+
+    def value(match: re.Match) -> str:
+        return str(eval(match[1], {"__builtins__": {}}, dict(answers)))  # noqa: S307 - the template's text
+
+    return re.sub(r"\[\[\s*(.+?)\s*\]\]", value, text)
+
+
 def add_missing_params(stage: str) -> None:
     """params.yaml is the user's and never overwritten: after an update, settings the new template
     reads but the project's file lacks are added with the template's defaults (values kept)."""
@@ -75,7 +96,7 @@ def add_missing_params(stage: str) -> None:
     if stage != "after" or not params.is_file() or not template.is_file():
         return
     ours = params.read_text()
-    theirs = top_level_blocks(template.read_text())
+    theirs = top_level_blocks(render_expressions(template.read_text(), read_answers()))
     mine = top_level_blocks(ours)
     lines = ours.rstrip("\n").splitlines()
     added = []

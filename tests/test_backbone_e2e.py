@@ -33,9 +33,11 @@ def backbone_project(tmp_path_factory):
     params = yaml.safe_load(params_file.read_text())
     assert params["model"]["pretrained"] is True, "a backbone render starts from ImageNet weights"
     params["model"]["weights_path"] = str(weights)
-    # Plumbing, not accuracy: a few epochs (the note gives the full run's figures).
+    # Plumbing, not accuracy: a few epochs and no budgets (the note gives the full run's figures).
     params["train"]["epochs"] = 4
-    params["quantize"]["max_accuracy_drop"] = 1.0
+    params["distill"]["epochs"] = 2
+    params["prune"].update(epochs=1, latency_runs=20)
+    params["requirements"].update(min_test_accuracy=0, max_int8_accuracy_drop=1.0, max_p99_latency_ms=1000)
     params["benchmark"].update(runs=20, warmup=2)
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     output = run_in(project, "dvc", "repro").stdout
