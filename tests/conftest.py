@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,16 @@ def pipeline_for_plumbing(project: Path) -> None:
     for key, value in [("epochs", "3"), ("runs", "30"), ("warmup", "5"), *relaxed]:
         text = re.sub(rf"(?m)^  {key}: [\d.]+", f"  {key}: {value}", text)
     params.write_text(text)
+
+
+def wait_for_http(url: str, log: Path, what: str, seconds: float = 10.0) -> None:
+    """Poll `url` until a server answers; fail with the tail of its `log` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.1)

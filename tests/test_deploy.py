@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in
+from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in, wait_for_http
 from .databases import free_port
 from .test_docker import docker, docker_engine, post_image  # noqa: F401 (docker_engine is a fixture)
 from .test_workflows import TOKEN, act, tag_event
@@ -52,14 +52,7 @@ def registry(tmp_path_factory, docker_engine):  # noqa: F811
     log = open(root / "registry.log", "wb")  # noqa: SIM115 (lives as long as the registry)
     server = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
     try:
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail(f"docker-registry did not start: {(root / 'registry.log').read_text()[-2000:]}")
+        wait_for_http(f"http://127.0.0.1:{port}/v2/", root / "registry.log", "docker-registry")
         yield f"localhost:{port}"
     finally:
         server.terminate()

@@ -4,13 +4,12 @@ S3-compatible server (moto's server mode, on 127.0.0.1 only), a fresh clone pull
 
 import re
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import TOOLS_BIN, pipeline_for_plumbing, render, run_in
+from .conftest import TOOLS_BIN, pipeline_for_plumbing, render, run_in, wait_for_http
 from .databases import free_port
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +25,7 @@ def s3_endpoint(tmp_path):
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{endpoint}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"moto_server did not start: {(tmp_path / 'moto.log').read_text()[-2000:]}")
+        wait_for_http(f"{endpoint}/", tmp_path / "moto.log", "moto_server")
         # Create the bucket (moto's server accepts unsigned requests).
         urllib.request.urlopen(urllib.request.Request(f"{endpoint}/{BUCKET}", method="PUT"), timeout=5)
         yield endpoint

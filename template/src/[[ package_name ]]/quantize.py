@@ -42,7 +42,7 @@ from .paths import INT8_DIR, ONNX_DIR, SPLITS_DIR
 from .paths import QUANTIZE_METRICS as METRICS
 from .runtime import host
 from .runtime.engines import OnnxRuntimeEngine, predict_batched
-from .runtime.golden import load_golden, write_golden
+from .runtime.golden import derive_golden
 
 
 class ArrayCalibrationReader(CalibrationDataReader):
@@ -153,17 +153,7 @@ def main() -> None:
             f"{fp32_accuracy:.4f}, over the budget of {budget * 100:.2f} points "
             f"(requirements.max_int8_accuracy_drop). {advice(settings)}."
         )
-    golden = load_golden(ONNX_DIR, manifest)
-    tolerance = params["golden"]["int8"]
-    inputs = golden["inputs"].astype(np.float32)
-    golden_entry = write_golden(
-        INT8_DIR,
-        inputs,
-        golden["reference"],
-        int8_engine.predict(inputs),
-        float(tolerance["min_top1_agreement"]),
-        float(tolerance["max_logit_error"]),
-    )
+    golden_entry = derive_golden(ONNX_DIR, manifest, INT8_DIR, int8_engine, params["golden"]["int8"])
     fields = {key: value for key, value in manifest.items() if key not in {"file", "sha256", "size_bytes"}}
     fields.update(
         precision="int8",

@@ -11,15 +11,13 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from .artifacts import verify_manifest, write_manifest
 from .params import load_params, write_json
 from .paths import INT8_DIR, ONNX_DIR
 from .paths import TENSORRT_DIR as ENGINE_DIR
 from .paths import TENSORRT_METRICS as METRICS
 from .runtime.engines import TensorRTEngine
-from .runtime.golden import load_golden, write_golden
+from .runtime.golden import derive_golden
 
 
 def unavailable_reason() -> str | None:
@@ -102,22 +100,13 @@ def main() -> None:
         fields = {
             key: value for key, value in manifest.items() if key not in {"file", "sha256", "size_bytes"}
         }
-        golden = load_golden(source, manifest)
-        inputs = golden["inputs"].astype(np.float32)
-        measured = TensorRTEngine(engine_path, manifest).predict(inputs)
+        engine = TensorRTEngine(engine_path, manifest)
         tolerance = params["golden"][f"tensorrt_{precision}"]
         fields.update(
             format="tensorrt",
             precision=precision,
             source_sha256=manifest["sha256"],
-            golden=write_golden(
-                out_dir,
-                inputs,
-                golden["reference"],
-                measured,
-                float(tolerance["min_top1_agreement"]),
-                float(tolerance["max_logit_error"]),
-            ),
+            golden=derive_golden(source, manifest, out_dir, engine, tolerance),
         )
         write_manifest(engine_path, **fields)
         engines.append(precision)

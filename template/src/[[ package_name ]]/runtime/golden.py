@@ -121,6 +121,27 @@ def write_golden(
     }
 
 
+def derive_golden(
+    source_dir: Path, source_manifest: dict, target_dir: Path, engine: "InferenceEngine", tolerance: dict
+) -> dict[str, Any]:
+    """Golden set for an artifact built from another (INT8 from the FP32 ONNX, an engine from its
+    ONNX): the source's inputs and reference, and `engine`'s outputs here as the expectation.
+
+    `tolerance` is a `golden.<kind>` section of params.yaml (min_top1_agreement, max_logit_error).
+    Returns the manifest's `golden` entry; raises ArtifactError when the source's set is missing.
+    """
+    golden = load_golden(source_dir, source_manifest)
+    inputs = golden["inputs"].astype(np.float32)
+    return write_golden(
+        target_dir,
+        inputs,
+        golden["reference"],
+        engine.predict(inputs),
+        float(tolerance["min_top1_agreement"]),
+        float(tolerance["max_logit_error"]),
+    )
+
+
 def golden_indices(count: int, samples: int, seed: int) -> np.ndarray:
     """Sorted indices (int64) of `samples` of `count` items, drawn without replacement with `seed`."""
     rng = np.random.default_rng(seed)

@@ -65,7 +65,8 @@ def instruction_set() -> str:
 
 def has_vnni() -> bool:
     """True where int8 dot products accumulate in 32 bits without the U8S8 16-bit saturation."""
-    return instruction_set() in ("amx", "avx512-vnni", "avx-vnni") or instruction_set().startswith("arm64")
+    level = instruction_set()
+    return level in ("amx", "avx512-vnni", "avx-vnni") or level.startswith("arm64")
 
 
 @functools.cache
