@@ -81,7 +81,9 @@ def released(tmp_path_factory, registry):
     run_in(project, "git", "tag", "v1.0.0")
     config = project / "gunicorn.conf.py"
     text = config.read_text()
-    config.write_text(text.replace('"GUNICORN_THREADS", "2"', '"GUNICORN_THREADS", "4"'))
+    more_threads = re.sub(r'"GUNICORN_THREADS", "(\d+)"', lambda m: f'"GUNICORN_THREADS", "{int(m[1]) * 2}"', text)
+    assert more_threads != text, "gunicorn.conf.py reads GUNICORN_THREADS with a default"
+    config.write_text(more_threads)
     run_in(project, "git", "commit", "-qam", "More threads per worker")
     run_in(project, "git", "tag", "v1.1.0")
     # The broken release: the server comes up on another port, so /readyz never answers on 8000.
