@@ -81,7 +81,8 @@ def released(tmp_path_factory, registry):
     run_in(project, "git", "tag", "v1.0.0")
     config = project / "gunicorn.conf.py"
     text = config.read_text()
-    more_threads = re.sub(r'"GUNICORN_THREADS", "(\d+)"', lambda m: f'"GUNICORN_THREADS", "{int(m[1]) * 2}"', text)
+    threads = re.compile(r'"GUNICORN_THREADS", "(\d+)"')
+    more_threads = threads.sub(lambda m: f'"GUNICORN_THREADS", "{int(m[1]) * 2}"', text)
     assert more_threads != text, "gunicorn.conf.py reads GUNICORN_THREADS with a default"
     config.write_text(more_threads)
     run_in(project, "git", "commit", "-qam", "More threads per worker")
