@@ -9,8 +9,9 @@
 - EVALUATION_DIR: the pipeline's evaluation reports (one folder per model) for the Evaluation page;
   default reports/evaluation
 - FRONTEND_DIST: built web UI served at / when the folder exists; default frontend/dist
-- MAX_UPLOAD_BYTES: larger request bodies get 413; default 5000000
-- MAX_IMAGE_PIXELS: larger images and decompression bombs get 413; default 4000000
+- MAX_UPLOAD_BYTES: larger request bodies get 413; default 25000000 (a 48 MP phone JPEG fits)
+- MAX_IMAGE_PIXELS: larger images and decompression bombs get 413; default 50000000 (48 MP phones;
+  about 150 MB of RGB per request while decoding)
 - ANNOTATION_STORAGE: images queued for labelling; default <instance>/annotation-images
 - EXPORT_DIR: labelled images are exported here, one folder per class (default data/annotated;
   point `collect.source` in params.yaml at it to train on them)
@@ -60,8 +61,8 @@ def config_from_env(instance_path: str) -> dict:
         "EVALUATION_DIR": env("EVALUATION_DIR", EVALUATION_DIR.as_posix()),
         "FRONTEND_DIST": env("FRONTEND_DIST", "frontend/dist"),
         "INFERENCE_ENGINE": env("INFERENCE_ENGINE", "onnxruntime"),
-        "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", "5000000")),
-        "MAX_IMAGE_PIXELS": int(env("MAX_IMAGE_PIXELS", "4000000")),
+        "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", "25000000")),
+        "MAX_IMAGE_PIXELS": int(env("MAX_IMAGE_PIXELS", "50000000")),
         "ANNOTATION_STORAGE": env("ANNOTATION_STORAGE", str(instance / "annotation-images")),
         "EXPORT_DIR": env("EXPORT_DIR", "data/annotated"),
         "ADMIN_TOKEN": env("ADMIN_TOKEN") or None,
