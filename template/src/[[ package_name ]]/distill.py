@@ -8,8 +8,6 @@ the teacher (reports/evaluation/student). `serve.model: student` ships it throug
 quantize -> tensorrt -> benchmark -> release.
 """
 
-import csv
-
 import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
@@ -17,7 +15,7 @@ from torch.utils.data import DataLoader
 from .data.dataset import load_split
 from .data.preprocessing import PreprocessConfig
 from .evaluate import parameter_count, predict_logits
-from .evaluation import read_history, write_evaluation_report
+from .evaluation import read_history, write_evaluation_report, write_history
 from .model import build_model
 from .model.checkpoint import load_checkpoint, save_checkpoint
 from .params import load_params, write_json
@@ -106,11 +104,7 @@ def distill(params: dict) -> dict:
         if val_accuracy > best:
             best = val_accuracy
             save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
-    STUDENT_HISTORY.parent.mkdir(parents=True, exist_ok=True)
-    with STUDENT_HISTORY.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_history(STUDENT_HISTORY, rows)
 
     student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights
     test_set = load_split(SPLITS_DIR, "test", params["data"], config)

@@ -22,6 +22,15 @@ from .paths import EVALUATION_DIR
 THUMBNAIL_SIDE = 256  # misclassified images are stored at most this many pixels wide/high
 
 
+def write_history(path: Path, rows: list[dict]) -> None:
+    """Per-epoch rows (dicts with the same keys, `epoch` first) as the CSV `read_history` reads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def read_history(path: Path) -> dict[str, list[float | None]]:
     """Training curves, {column: per-epoch values} with `epoch` 1-based, from either
 

@@ -11,7 +11,6 @@ parameters, MACs, checkpoint size and batch-1 latency before and after (metrics/
 """
 
 import copy
-import csv
 import time
 
 import numpy as np
@@ -23,7 +22,7 @@ from torch.utils.data import DataLoader
 from .data.dataset import load_split, stack
 from .data.preprocessing import PreprocessConfig
 from .evaluate import predict_logits
-from .evaluation import read_history, write_evaluation_report
+from .evaluation import read_history, write_evaluation_report, write_history
 from .model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from .params import load_params, write_json
 from .paths import CHECKPOINT, PRUNE_METRICS, PRUNED_CHECKPOINT, PRUNED_HISTORY, SPLITS_DIR
@@ -148,10 +147,7 @@ def main() -> None:
     origin = {"kind": "pruned", "teacher": CHECKPOINT.as_posix(), "ratio": float(settings["ratio"])}
     save_checkpoint(model, PRUNED_CHECKPOINT, classes, checkpoint_info(CHECKPOINT), preprocess, origin=origin)
     after = profile(model, example, runs, warmup) | {"size_bytes": PRUNED_CHECKPOINT.stat().st_size}
-    with PRUNED_HISTORY.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_history(PRUNED_HISTORY, rows)
 
     reloaded, _, _ = load_checkpoint(PRUNED_CHECKPOINT)  # exactly what export will read
     logits = predict_logits(reloaded, test_set)
