@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, project_env, render, run_in
+from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in
 from .github_standin import GitHubStandIn
 
 STANDINS = TEMPLATE / "tests" / "act"
@@ -67,11 +67,12 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
 
 @pytest.fixture(scope="module")
 def act_project(tmp_path_factory):
-    """A render with a trained baseline on main, pushed to a bare 'origin', and a PR branch that
-    changes a parameter."""
+    """A render with a trained baseline on main (plumbing params: the workflows, not the accuracy,
+    are under test here), pushed to a bare 'origin'."""
     root = tmp_path_factory.mktemp("act")
     project = render(root / "digit-recognizer")
     origin = root / "origin.git"
+    pipeline_for_plumbing(project)
     run_in(project, "dvc", "repro", "--quiet")
     run_in(project, "git", "add", "-A")
     run_in(project, "git", "commit", "-qm", "Baseline model")
@@ -156,12 +157,16 @@ def pr_event(path: Path, head_repo: str, labels: list[str], head: str, base: str
 
 
 def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_path):
+    """A PR that trains longer and tightens the size budget past what any model here meets: the
+    train job fails on the budget, but only after the review was written, and the review comment
+    marks the budget FAIL next to the base branch's figure."""
     project, origin = act_project
     base = run_in(project, "git", "rev-parse", "main").stdout.strip()
     run_in(project, "git", "checkout", "-q", "-b", "more-epochs")
     params = project / "params.yaml"
-    params.write_text(re.sub(r"(?m)^  epochs: \d+", "  epochs: 6", params.read_text()))
-    run_in(project, "git", "commit", "-qam", "Train for 6 epochs")
+    text = re.sub(r"(?m)^  epochs: \d+", "  epochs: 6", params.read_text(), count=1)  # train.epochs
+    params.write_text(re.sub(r"(?m)^  max_model_size_mb: [\d.]+", "  max_model_size_mb: 0.001", text))
+    run_in(project, "git", "commit", "-qam", "Train for 6 epochs, under a 1 KB size budget")
     run_in(project, "git", "push", "-q", "origin", "more-epochs")
     head = run_in(project, "git", "rev-parse", "HEAD").stdout.strip()
     event = pr_event(tmp_path / "event.json", REPOSITORY, ["train"], head=head, base=base)
@@ -182,8 +187,11 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
             "--secret",
             f"GITHUB_TOKEN={TOKEN}",
             event_file=event,
+            succeed=False,
         )
-    assert re.search(r"\[train/Train on the GPU runner\s*\] 🏁  Job succeeded", output)
+    assert re.search(r"\[train/Train on the GPU runner\s*\] 🏁  Job failed", output)
+    assert "check: FAIL  requirements.max_model_size_mb: measured" in output
+    assert "check: pass  requirements.min_test_accuracy" in output
     assert re.search(r"\[train/Model review comment\s*\] 🏁  Job succeeded", output)
     assert "model review comment updated on acme/digit-recognizer#7" in output
     assert re.search(r"Running stage 'train'", output)
@@ -192,7 +200,14 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
     assert report.startswith("<!-- model-review -->")
     assert re.search(r"\| \*\*accuracy\*\* \| 0\.\d+ \| 0\.\d+ \| [+-]", report), "accuracy base vs PR"
     assert re.search(r"\| \*\*INT8 latency p50 \(ms\)\*\* \| [\d.]+ \| [\d.]+ \|", report)
-    assert "| `train.epochs` | 15 | 6 |" in report
+    assert "| `train.epochs` | 3 | 6 |" in report
+    assert re.search(
+        r"\| `max_model_size_mb` \| 0\.001 \| [\d.]+ \(fail\) \| [\d.]+ \(fail\) \| ❌ \*\*FAIL\*\* \|",
+        report,
+    )
+    assert re.search(
+        r"\| `min_test_accuracy` \| 0 \| [\d.]+ \(pass\) \| [\d.]+ \(pass\) \| ✅ pass \|", report
+    )
     assert "Confusion matrix" in report
     assert [c["body"] for c in github.comments] == ["Looks good to me", report], "one review comment, updated"
     assert ("POST", f"/repos/{REPOSITORY}/issues/7/comments") not in github.requests
@@ -246,5 +261,7 @@ def test_act_release_builds_verified_model_artifacts(act_project, tmp_path):
     assert files == ["MODEL_CARD.md", "SHA256SUMS", "model-v1.0.0-fp32.onnx", "model-v1.0.0-int8.onnx"]
     run_in(release, "sha256sum", "--check", "SHA256SUMS")
     card = (release / "MODEL_CARD.md").read_text()
-    assert re.search(r"- accuracy: 0\.9\d+", card)
+    assert re.search(r"- trained model \(teacher\) accuracy: 0\.\d+", card)
+    assert re.search(r"- INT8 accuracy: 0\.\d+ \(drop -?[\d.e-]+\)", card)
+    assert "Served model: **teacher**: cnn" in card
     assert "skipped: no TensorRT" in card

@@ -37,7 +37,8 @@ def read_history(path: Path) -> dict[str, list[float | None]]:
     - a per-epoch CSV (a header, one row per epoch), or
     - a DVCLive directory: `plots/metrics/**/<name>.tsv` files of `step<TAB><name>` rows
       (https://dvc.org/doc/dvclive), named by their path: plots/metrics/val/accuracy.tsv -> val_accuracy;
-      an epoch a metric was not logged at is None.
+      the step is the epoch (train.py sets `live.step = epoch`, 1-based, so that `dvc plots`
+      and this page share one x axis); an epoch a metric was not logged at is None.
 
     Returns {} when `path` does not exist (a model that was not trained here).
     """
@@ -51,7 +52,7 @@ def read_history(path: Path) -> dict[str, list[float | None]]:
             steps |= set(curves[name])
         order = sorted(steps)
         history = {name: [values.get(step) for step in order] for name, values in curves.items()}
-        return {"epoch": [float(step + 1) for step in order], **history} if order else {}
+        return {"epoch": [float(step) for step in order], **history} if order else {}
     if not path.is_file():
         return {}
     with path.open(newline="", encoding="utf-8") as handle:

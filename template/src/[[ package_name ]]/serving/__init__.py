@@ -19,6 +19,11 @@ from .extensions import db, migrate
 from .registry import LoadedModel, ModelHolder, local_version, register_version
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +45,14 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
             db.session.rollback()
         except SQLAlchemyError:
             db.session.invalidate()
+
+    @app.after_request
+    def security_headers(response):
+        """The headers nginx adds in front of the UI, also on :8000 when the API is reached directly
+        (OWASP Secure Headers: no MIME sniffing, no framing, no cross-origin referrer)."""
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     from . import web
     from .api import annotations, evaluation, health, models, openapi, predict, predictions
