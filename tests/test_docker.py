@@ -188,6 +188,10 @@ def test_images_build_run_non_root_and_serve_a_prediction_through_the_frontend(b
         prediction = json.loads(body)
         assert prediction["label"] == "7"
         assert prediction["model_version"].startswith("local-")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/evaluation", timeout=30) as response:
+            shown = {model["name"]: model for model in json.loads(response.read())["models"]}
+        assert list(shown) == ["teacher", "student", "pruned"], "the Evaluation page has the image's reports"
+        assert shown["teacher"]["benchmark"], "and the benchmark of the same run"
         status, body = post_image(f"http://127.0.0.1:{port}/api/predict", b"not an image")
         assert 400 <= status < 500
         assert "error" in json.loads(body)
