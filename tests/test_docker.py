@@ -182,7 +182,7 @@ def test_images_build_run_non_root_and_serve_a_prediction_through_the_frontend(b
         assert docker("exec", f"{name}_backend_1", "id", "-u").stdout.strip() == "10001"
         started = docker("logs", f"{name}_backend_1")
         assert "golden set passed" in started.stdout + started.stderr, "the backend self-tests at start"
-        digit = next((project / "data" / "raw" / "7").glob("*.png")).read_bytes()
+        digit = sorted((project / "data" / "raw" / "7").glob("*.png"))[0].read_bytes()
         status, body = post_image(f"http://127.0.0.1:{port}/api/predict", digit)
         assert status == 200, body
         prediction = json.loads(body)
