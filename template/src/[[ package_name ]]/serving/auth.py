@@ -1,6 +1,9 @@
 """Who is asking: the admin token check and the annotator's name (`X-Annotator` header).
 
-Without ADMIN_TOKEN anyone may write, and a request without a name is recorded as `anonymous`.
+Without ADMIN_TOKEN, annotation writes are open (a request without a name is recorded as
+`anonymous`), and activating a model, which changes what every user is served, is allowed only to
+a client on this host (127.0.0.1 / ::1, e.g. `make serve` and its tests); from another host, or
+through a proxy such as the compose frontend, it is refused with 403 until ADMIN_TOKEN is set.
 With ADMIN_TOKEN set, writes need `Authorization: Bearer <ADMIN_TOKEN>`, and annotation writes
 also an `X-Annotator` name: there are no anonymous labels on a protected deployment.
 """
@@ -14,9 +17,23 @@ ANONYMOUS = "anonymous"
 ANNOTATOR_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
 
 
-def require_admin_token(action: str) -> None:
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def require_admin_token(action: str, local_only_without_token: bool = False) -> None:
+    """Abort with 401 when ADMIN_TOKEN is set and the request does not carry it; without a token,
+    abort with 403 when `local_only_without_token` and the client is not on this host.
+
+    The peer address is the socket's (`REMOTE_ADDR`): no forwarded header is trusted for this.
+    """
     token = current_app.config["ADMIN_TOKEN"]
     if not token:
+        if local_only_without_token and request.remote_addr not in LOOPBACK:
+            abort(
+                403,
+                f"{action} from another host needs ADMIN_TOKEN set on the server "
+                "and 'Authorization: Bearer <ADMIN_TOKEN>'",
+            )
         return
     supplied = request.headers.get("Authorization", "").removeprefix("Bearer ")
     if not hmac.compare_digest(supplied.encode(), token.encode()):

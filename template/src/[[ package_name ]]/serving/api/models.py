@@ -27,7 +27,7 @@ def list_models():
 
 @bp.post("/<int:version_id>/activate")
 def activate_version(version_id: int):
-    require_admin_token("activating a model")
+    require_admin_token("activating a model", local_only_without_token=True)
     try:
         row = activate(version_id)
     except LookupError as error:

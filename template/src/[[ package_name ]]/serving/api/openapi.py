@@ -150,13 +150,15 @@ DOCUMENT = {
         },
         "/api/models/{version_id}/activate": {
             "post": {
-                "summary": "Make a version active (hot reload, no dropped requests)",
+                "summary": "Make a version active (hot reload, no dropped requests); without ADMIN_TOKEN "
+                "only from this host (403 otherwise)",
                 "parameters": [
                     {"name": "version_id", "in": "path", "required": True, "schema": {"type": "integer"}}
                 ],
                 "responses": {
                     "200": _json({"type": "object"}),
                     "401": ERROR,
+                    "403": ERROR,
                     "404": ERROR,
                     "409": ERROR,
                     "503": ERROR,
