@@ -209,6 +209,11 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
         r"\| `min_test_accuracy` \| 0 \| [\d.]+ \(pass\) \| [\d.]+ \(pass\) \| ✅ pass \|", report
     )
     assert "Confusion matrix" in report
+    # The review reads this PR's figures, every stage (evaluate too) having run before it.
+    evaluated = json.loads((artifacts / "model-review" / "metrics" / "evaluate.json").read_text())
+    shown = re.search(r"\| \*\*accuracy\*\* \| (0\.\d+) \| (0\.\d+) \|", report)
+    assert abs(float(shown.group(2)) - evaluated["accuracy"]) < 1e-3, (shown.group(0), evaluated)
+    assert output.index("Running stage 'evaluate'") < output.index("Model review against the base branch")
     assert [c["body"] for c in github.comments] == ["Looks good to me", report], "one review comment, updated"
     assert ("POST", f"/repos/{REPOSITORY}/issues/7/comments") not in github.requests
 
