@@ -21,7 +21,9 @@ make bench-serve
 
 # Serve it (gunicorn, web UI at /) and ask for one prediction over HTTP.
 export GUNICORN_BIND=127.0.0.1:8765
-make serve > serve.log 2>&1 &
+serve_log="$(mktemp -t fsml-demo-serve.XXXXXX.log)" # outside the project: its git status stays as the pipeline left it
+echo "demo: server log in $serve_log"
+make serve > "$serve_log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -fs http://127.0.0.1:8765/readyz >/dev/null && break; sleep 1; done
