@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from .data.dataset import load_split
 from .data.preprocessing import PreprocessConfig
 from .evaluate import parameter_count, predict_logits
-from .evaluation import read_history, write_evaluation_report, write_history
+from .evaluation import epoch_row, read_history, write_evaluation_report, write_history
 from .model import build_model
 from .model.checkpoint import load_checkpoint, save_checkpoint
 from .params import load_params, write_json
@@ -92,14 +92,7 @@ def distill(params: dict) -> dict:
             running += loss.item() * len(labels)
             seen += len(labels)
         val_loss, val_accuracy = evaluate_loss_accuracy(student, val_loader, torch.device("cpu"))
-        rows.append(
-            {
-                "epoch": epoch,
-                "train_loss": round(running / max(seen, 1), 6),
-                "val_loss": round(val_loss, 6),
-                "val_accuracy": round(val_accuracy, 6),
-            }
-        )
+        rows.append(epoch_row(epoch, running / max(seen, 1), val_loss, val_accuracy))
         print(f"distill: epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  val_acc {val_accuracy:.4f}")
         if val_accuracy > best:
             best = val_accuracy

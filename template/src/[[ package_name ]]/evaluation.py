@@ -22,6 +22,16 @@ from .paths import EVALUATION_DIR
 THUMBNAIL_SIDE = 256  # misclassified images are stored at most this many pixels wide/high
 
 
+def epoch_row(epoch: int, train_loss: float, val_loss: float, val_accuracy: float) -> dict:
+    """One epoch of a history (`write_history`): 1-based `epoch`, mean losses, accuracy 0-1."""
+    return {
+        "epoch": epoch,
+        "train_loss": round(train_loss, 6),
+        "val_loss": round(val_loss, 6),
+        "val_accuracy": round(val_accuracy, 6),
+    }
+
+
 def write_history(path: Path, rows: list[dict]) -> None:
     """Per-epoch rows (dicts with the same keys, `epoch` first) as the CSV `read_history` reads."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from .data.dataset import load_split, stack
 from .data.preprocessing import PreprocessConfig
 from .evaluate import predict_logits
-from .evaluation import read_history, write_evaluation_report, write_history
+from .evaluation import epoch_row, read_history, write_evaluation_report, write_history
 from .model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from .params import load_params, write_json
 from .paths import CHECKPOINT, PRUNE_METRICS, PRUNED_CHECKPOINT, PRUNED_HISTORY, SPLITS_DIR
@@ -106,14 +106,7 @@ def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> list[dict]:
             running += loss.item() * len(labels)
             seen += len(labels)
         val_loss, val_accuracy = evaluate_loss_accuracy(model, val_loader, torch.device("cpu"))
-        rows.append(
-            {
-                "epoch": epoch,
-                "train_loss": round(running / max(seen, 1), 6),
-                "val_loss": round(val_loss, 6),
-                "val_accuracy": round(val_accuracy, 6),
-            }
-        )
+        rows.append(epoch_row(epoch, running / max(seen, 1), val_loss, val_accuracy))
         print(
             f"prune: fine-tune epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  "
             f"val_acc {val_accuracy:.4f}"
