@@ -2,8 +2,9 @@
 
 Without ADMIN_TOKEN, annotation writes are open (a request without a name is recorded as
 `anonymous`), and activating a model, which changes what every user is served, is allowed only to
-a client on this host (127.0.0.1 / ::1, e.g. `make serve` and its tests); from another host, or
-through a proxy such as the compose frontend, it is refused with 403 until ADMIN_TOKEN is set.
+a loopback client (127.0.0.1 / ::1, e.g. `make serve` and its tests); from any other address, even
+this host's own LAN address or a proxy such as the compose frontend, it is refused with 403 until
+ADMIN_TOKEN is set.
 With ADMIN_TOKEN set, writes need `Authorization: Bearer <ADMIN_TOKEN>`, and annotation writes
 also an `X-Annotator` name: there are no anonymous labels on a protected deployment.
 """
@@ -22,7 +23,7 @@ LOOPBACK = {"127.0.0.1", "::1"}
 
 def require_admin_token(action: str, local_only_without_token: bool = False) -> None:
     """Abort with 401 when ADMIN_TOKEN is set and the request does not carry it; without a token,
-    abort with 403 when `local_only_without_token` and the client is not on this host.
+    abort with 403 when `local_only_without_token` and the client is not a loopback address.
 
     The peer address is the socket's (`REMOTE_ADDR`): no forwarded header is trusted for this.
     """
@@ -31,7 +32,7 @@ def require_admin_token(action: str, local_only_without_token: bool = False) -> 
         if local_only_without_token and request.remote_addr not in LOOPBACK:
             abort(
                 403,
-                f"{action} from another host needs ADMIN_TOKEN set on the server "
+                f"{action} from a non-loopback address needs ADMIN_TOKEN set on the server "
                 "and 'Authorization: Bearer <ADMIN_TOKEN>'",
             )
         return

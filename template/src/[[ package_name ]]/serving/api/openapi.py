@@ -151,7 +151,7 @@ DOCUMENT = {
         "/api/models/{version_id}/activate": {
             "post": {
                 "summary": "Make a version active (hot reload, no dropped requests); without ADMIN_TOKEN "
-                "only from this host (403 otherwise)",
+                "only from a loopback address (403 otherwise)",
                 "parameters": [
                     {"name": "version_id", "in": "path", "required": True, "schema": {"type": "integer"}}
                 ],
