@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import shutil
 import subprocess
@@ -123,6 +124,41 @@ def add_missing_params(stage: str) -> None:
         )
 
 
+# v0.5.0: one folder per kind of code. Old module (relative to the package) -> new module.
+MODULE_MOVES_V0_5_0 = {
+    "data.collect": "stages.collect",
+    "data.validate": "stages.validate",
+    "data.split": "stages.split",
+    "train": "stages.train",
+    "evaluate": "stages.evaluate",
+    "distill": "stages.distill",
+    "prune": "stages.prune",
+    "export": "stages.export",
+    "quantize": "stages.quantize",
+    "tensorrt": "stages.build_engine",
+    "check": "stages.check",
+    "benchmark": "stages.benchmark",
+    "release": "tools.release",
+    "bench_memory": "tools.bench_memory",
+    "review": "tools.review",
+    "loadtest": "tools.loadtest",
+}
+
+
+def rewrite_module_paths(text: str, package: str, moves: dict[str, str] = MODULE_MOVES_V0_5_0) -> str:
+    """`<package>.train` -> `<package>.stages.train` and `src/<package>/train.py` ->
+    `src/<package>/stages/train.py` (also `<package>/review` folders) for every move in `moves`;
+    names that only start like a moved module (`<package>.training`) are left alone."""
+    pkg = re.escape(package)
+    for old, new in moves.items():
+        dotted = re.escape(old)
+        text = re.sub(rf"(?<![\w.]){pkg}\.{dotted}(?![\w])", f"{package}.{new}", text)
+        slashed = re.escape(old.replace(".", "/"))
+        new_path = new.replace(".", "/")
+        text = re.sub(rf"(?<![\w.]){pkg}/{slashed}(\.py)?(?![\w])", rf"{package}/{new_path}\1", text)
+    return text
+
+
 def v0_2_0(stage: str) -> None:
     """The merge-leftover check moved from scripts/ to scripts/hooks/ (scripts/ now holds deploy.sh)."""
     old, new = Path("scripts/check_merge_leftovers.py"), Path("scripts/hooks/check_merge_leftovers.py")
@@ -162,7 +198,172 @@ def v0_4_0(stage: str) -> None:
     move_int8_budget(stage)
 
 
-MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0, "v0.4.0": v0_4_0}
+# Names that left a moved module for a library in v0.5.0: (old module, name) -> new module.
+NAME_MOVES_V0_5_0 = {
+    **{("train", name): "training" for name in ("seed_everything", "setup_device", "evaluate_loss_accuracy")},
+    **{("evaluate", name): "training" for name in ("predict_logits", "parameter_count")},
+    **{("export", name): "model.onnx" for name in ("INPUT_NAME", "OUTPUT_NAME", "export_onnx")},
+    **{("quantize", name): "quantization" for name in ("ArrayCalibrationReader", "quantize_int8", "advice")},
+    **{
+        ("check", name): "budgets"
+        for name in ("MEASURES", "RequirementError", "BudgetResult", "split_key", "lookup", "read_workspace")
+    },
+    ("check", "evaluate_budgets"): "budgets",
+    **{
+        ("data.validate", name): "data.folders"
+        for name in ("LABELS_MANIFEST", "DataLayoutError", "class_folders")
+    },
+    ("evaluation", "softmax"): "scores",
+}
+
+
+def rewrite_imports(text: str, package: str) -> str:
+    """`from <package>.<old> import a, b` lines: each name goes to where it lives now (a library
+    for the names in NAME_MOVES_V0_5_0, the moved module for the rest); then module paths."""
+
+    def split(match: re.Match) -> str:
+        indent, old, names = match[1], match[2], [n.strip() for n in match[3].split(",") if n.strip()]
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            target = NAME_MOVES_V0_5_0.get((old, name.split(" as ")[0].strip()))
+            groups.setdefault(target or old, []).append(name)
+        return "\n".join(
+            f"{indent}from {package}.{module} import {', '.join(group)}" for module, group in groups.items()
+        )
+
+    modules = "|".join(re.escape(old) for old in {old for old, _ in NAME_MOVES_V0_5_0})
+    text = re.sub(rf"(?m)^([ \t]*)from {re.escape(package)}\.({modules}) import ([^()\n]+)$", split, text)
+    return rewrite_module_paths(text, package)
+
+
+def template_file_at(version: str, relative: str, package: str) -> str | None:
+    """A file of the generated project as template `version` rendered it, read from the template's
+    git history (Copier's clone of the template keeps its tags); None when it cannot be read.
+    Only `[[ package_name ]]` is substituted in .jinja files; a file with other expressions is None."""
+    template = Path(__file__).resolve().parents[1]
+    source = "template/" + relative.replace(f"src/{package}/", "src/[[ package_name ]]/", 1)
+    for candidate, templated in ((source, False), (source + ".jinja", True)):
+        shown = subprocess.run(
+            ["git", "-C", str(template), "show", f"{version}:{candidate}"], capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            text = shown.stdout.replace("[[ package_name ]]", package) if templated else shown.stdout
+            return None if re.search(r"\[\[|\[%", text) else text
+    return None
+
+
+def new_location(old: Path, package: str) -> Path | None:
+    """Where v0.5.0 put the file `old` (src/<package>/...), or None when it did not move."""
+    root = Path("src") / package
+    for old_module, new_module in MODULE_MOVES_V0_5_0.items():
+        old_base, new_base = root / Path(*old_module.split(".")), root / Path(*new_module.split("."))
+        if old == old_base.with_suffix(".py"):
+            return new_base.with_suffix(".py")
+        if old_base in old.parents:  # a file of a moved folder (review/, loadtest/), yours too
+            return new_base / old.relative_to(old_base)
+    return None
+
+
+def v0_5_0(stage: str) -> None:
+    """One folder per kind of code: stages/ (one module per dvc.yaml stage; `tensorrt` is now
+    `build_engine`), tools/ (release, review, loadtest, bench_memory), the fit loop in training.py.
+
+    before: every file of a moved module is saved, with the template's own copy of it at the
+    version being left (VERSION_FROM). after: a file you edited gets your edits merged into its
+    new place (git merge-file: your changes on top of the template's move); a change that cannot
+    be merged is left between conflict markers, which the pre-commit hook refuses until resolved.
+    Then `<package>.<old>` module paths and imports of moved names are rewritten in dvc.yaml, the
+    Makefile and your Python files.
+    """
+    package = read_answers().get("package_name", "")
+    version = os.environ.get("VERSION_FROM") or read_answers().get("_commit", "")
+    if not package or not (Path("src") / package).is_dir():
+        return
+    saved_root = saved_copy("v0.5.0", Path("."))
+    if stage == "before":
+        for old in sorted((Path("src") / package).rglob("*")):
+            if old.is_file() and "__pycache__" not in old.parts and new_location(old, package):
+                saved = saved_copy("v0.5.0", old)
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(old, saved)
+                base = template_file_at(version, old.as_posix(), package)
+                if base is not None:
+                    saved.with_name(saved.name + ".base").write_text(base)
+        return
+    saved_files = sorted(saved_root.rglob("*")) if saved_root.is_dir() else []
+    for saved in (path for path in saved_files if path.is_file() and not path.name.endswith(".base")):
+        old = saved.relative_to(saved_root)
+        new = new_location(old, package)
+        if new is None:
+            continue
+        base_file = saved.with_name(saved.name + ".base")
+        ours = saved.read_text()
+        if old.exists():
+            old.unlink()  # Copier kept the old file; its content is handled here
+        if base_file.is_file() and base_file.read_text() == ours:
+            pass  # not edited: the template's new file stands
+        elif not new.is_file():
+            new.parent.mkdir(parents=True, exist_ok=True)
+            new.write_text(rewrite_imports(ours, package))
+            print(f"migration v0.5.0: your {old} is now {new}", file=sys.stderr)
+        elif base_file.is_file():
+            merged = subprocess.run(
+                [
+                    "git",
+                    "merge-file",
+                    "-p",
+                    "-L",
+                    f"yours ({old})",
+                    "-L",
+                    version,
+                    "-L",
+                    f"template ({new})",
+                    str(saved),
+                    str(base_file),
+                    str(new),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            new.write_text(merged.stdout)
+            if merged.returncode == 0:
+                print(f"migration v0.5.0: your edits to {old} are merged into {new}", file=sys.stderr)
+            else:
+                print(
+                    f"migration v0.5.0: your edits to {old} touch code that moved; resolve the "
+                    f"conflict markers in {new} (the code may now live in training.py or another library)",
+                    file=sys.stderr,
+                )
+        else:  # the template's old copy is unknown: keep both, say so
+            kept = new.with_name(new.name + ".yours")
+            kept.write_text(rewrite_imports(ours, package))
+            print(
+                f"migration v0.5.0: your edited {old} is kept as {kept}; merge it into {new}", file=sys.stderr
+            )
+        saved.unlink()
+        base_file.unlink(missing_ok=True)
+    for old_module in MODULE_MOVES_V0_5_0:  # emptied folders (review/, loadtest/) go too
+        folder = Path("src", package, *old_module.split("."))
+        if folder.is_dir() and not any(
+            p.is_file() and "__pycache__" not in p.parts for p in folder.rglob("*")
+        ):
+            shutil.rmtree(folder)
+    for path in [
+        Path("dvc.yaml"),
+        Path("Makefile"),
+        *Path("src").rglob("*.py"),
+        *Path("tests").rglob("*.py"),
+    ]:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            new_text = rewrite_imports(text, package)
+            if new_text != text:
+                path.write_text(new_text, encoding="utf-8")
+                print(f"migration v0.5.0: module paths rewritten in {path}", file=sys.stderr)
+    add_missing_params(stage)
+
+
+MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0, "v0.4.0": v0_4_0, "v0.5.0": v0_5_0}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in MIGRATIONS or sys.argv[2] not in ("before", "after"):

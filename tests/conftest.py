@@ -18,8 +18,9 @@ import pytest
 from copier import run_copy
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+# the order `dvc repro` runs them
 PIPELINE_STAGES = ["collect", "validate", "split", "train", "evaluate", "distill", "prune"]
-PIPELINE_STAGES += ["export", "quantize", "tensorrt", "benchmark", "check"]  # the order `dvc repro` runs them
+PIPELINE_STAGES += ["export", "quantize", "build_engine", "benchmark", "check"]
 # dvc.yaml's order: `check` is defined before `benchmark` (copier update merges a user's stage at the end)
 DEFINED_STAGES = [*PIPELINE_STAGES[:-2], "check", "benchmark"]
 VENV_BIN = str(Path(sys.executable).parent)

@@ -113,7 +113,7 @@ def test_training_job_runs_torchrun_across_gpu_nodes_with_c10d_rendezvous(render
     assert service["spec"]["clusterIP"] == "None"
     per_node = next(a for a in args if a.startswith("--nproc-per-node=")).split("=")[1]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == per_node
-    assert args[-2:] == ["-m", "digit_recognizer.train"]
+    assert args[-2:] == ["-m", "digit_recognizer.stages.train"]
 
 
 def test_manifests_pass_kubernetes_validate_strict_and_checkov(rendered):

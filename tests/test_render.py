@@ -60,7 +60,7 @@ def test_answers_file_records_the_answers(rendered):
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     for key, value in answers.items():
         assert recorded[key] == value
-    assert (project / "src" / recorded["package_name"] / "train.py").is_file()
+    assert (project / "src" / recorded["package_name"] / "stages" / "train.py").is_file()
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["model"]["architecture"] == recorded["model_architecture"]
 

@@ -10,7 +10,9 @@ torch or the dataset.
 import csv
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -18,18 +20,26 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from .data.images import decode_image
 from .paths import EVALUATION_DIR
+from .scores import softmax
+
+if TYPE_CHECKING:  # the fit loop's type only; this module needs no torch
+    from .training import EpochResult
 
 THUMBNAIL_SIDE = 256  # misclassified images are stored at most this many pixels wide/high
 
 
-def epoch_row(epoch: int, train_loss: float, val_loss: float, val_accuracy: float) -> dict:
-    """One epoch of a history (`write_history`): 1-based `epoch`, mean losses, accuracy 0-1."""
-    return {
-        "epoch": epoch,
-        "train_loss": round(train_loss, 6),
-        "val_loss": round(val_loss, 6),
-        "val_accuracy": round(val_accuracy, 6),
-    }
+def history_rows(history: Sequence["EpochResult"]) -> list[dict]:
+    """The fit loop's per-epoch results as `write_history` rows: 1-based `epoch`, mean losses and
+    validation accuracy 0-1, rounded to 6 digits."""
+    return [
+        {
+            "epoch": row.epoch,
+            "train_loss": round(row.train_loss, 6),
+            "val_loss": round(row.val_loss, 6),
+            "val_accuracy": round(row.val_accuracy, 6),
+        }
+        for row in history
+    ]
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
@@ -47,7 +57,7 @@ def read_history(path: Path) -> dict[str, list[float | None]]:
     - a per-epoch CSV (a header, one row per epoch), or
     - a DVCLive directory: `plots/metrics/**/<name>.tsv` files of `step<TAB><name>` rows
       (https://dvc.org/doc/dvclive), named by their path: plots/metrics/val/accuracy.tsv -> val_accuracy;
-      the step is the epoch (train.py sets `live.step = epoch`, 1-based, so that `dvc plots`
+      the step is the epoch (stages/train.py sets `live.step = epoch`, 1-based, so that `dvc plots`
       and this page share one x axis); an epoch a metric was not logged at is None.
 
     Returns {} when `path` does not exist (a model that was not trained here).
@@ -68,13 +78,6 @@ def read_history(path: Path) -> dict[str, list[float | None]]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return {column: [float(row[column]) for row in rows] for column in (rows[0] if rows else {})}
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of float (N, K) logits, in float64."""
-    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def write_evaluation_report(

@@ -1,7 +1,10 @@
-"""One latency summary for every measurement in the project: the benchmark stage (engines called
-directly) and the serving benchmark (requests through HTTP) report the same keys."""
+"""One latency summary and one timing loop for every measurement in the project: the benchmark and
+prune stages (models and engines called directly) and the serving benchmark (requests through
+HTTP) report the same keys."""
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,3 +21,26 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
         "latency_p50_ms": round(float(np.percentile(values, 50)), 4),
         "latency_p99_ms": round(float(np.percentile(values, 99)), 4),
     }
+
+
+def time_calls(run: Callable[[Any], object], inputs: Any, runs: int, warmup: int) -> list[float]:
+    """Seconds each of `runs` calls `run(inputs)` took, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        run(inputs)
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(inputs)
+        timings.append(time.perf_counter() - start)
+    return timings
+
+
+def measure(
+    run: Callable[[Any], object], single: Any, batch: Any, runs: int, warmup: int
+) -> dict[str, float]:
+    """Batch-1 latency of `run` on `single` (p50/p99 ms over `runs` calls) and its throughput on
+    `batch` (items per second over max(runs // 10, 3) calls after one untimed call)."""
+    summary = latency_summary(time_calls(run, single, runs, warmup))
+    batch_runs = max(runs // 10, 3)
+    elapsed = sum(time_calls(run, batch, batch_runs, 1))
+    return summary | {"throughput_ips": round(batch_runs * len(batch) / elapsed, 1)}

@@ -1,1 +1,2 @@
-"""Data stages (collect, validate, split) and the shared dataset/preprocessing code."""
+"""Data libraries: the one image-decoding policy (images), the one tensor transform (preprocessing),
+the streaming dataset, augmentation, the label map and the raw folder layout (folders)."""

@@ -1,6 +1,6 @@
 """Checkpoints as safetensors: weights plus the metadata needed to rebuild the model.
 
-A pruned model (prune.py) keeps its architecture's layer structure with fewer channels per layer:
+A pruned model (stages/prune.py) keeps its architecture's layer structure with fewer channels per layer:
 its checkpoint is rebuilt from the architecture and then resized to the stored tensors' shapes.
 """
 

@@ -11,6 +11,7 @@ for the CPU's marketing name and for the AMX / AVX-VNNI flags numpy does not lis
 """
 
 import functools
+import importlib.util
 import platform
 from pathlib import Path
 
@@ -79,3 +80,19 @@ def cpu_model() -> str:
 def describe() -> dict[str, str]:
     """{'cpu': ..., 'instruction_set': ..., 'machine': ...}: recorded with benchmarks and self-tests."""
     return {"cpu": cpu_model(), "instruction_set": instruction_set(), "machine": platform.machine()}
+
+
+def tensorrt_unavailable_reason() -> str | None:
+    """Why TensorRT engines cannot be built or run here ("no TensorRT", "no CUDA GPU"), or None.
+
+    torch is imported only to ask for a GPU, and only when TensorRT is installed."""
+    if importlib.util.find_spec("tensorrt") is None:
+        return "no TensorRT"
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return "no CUDA GPU"
+    except ImportError:
+        return "no CUDA GPU"
+    return None

@@ -18,9 +18,9 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..data.folders import LABELS_MANIFEST
 from ..data.images import decode_image
 from ..data.preprocessing import preprocess
-from ..data.validate import LABELS_MANIFEST
 from .db_models import AnnotationItem, AnnotationLabel, utcnow
 from .extensions import db
 

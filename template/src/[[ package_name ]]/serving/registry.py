@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..artifacts import ArtifactError, verify_manifest
 from ..data.preprocessing import PreprocessConfig
 from ..runtime.engines import InferenceEngine, load_engine
+from ..scores import softmax
 from .db_models import MAX_ID, ModelVersion
 from .extensions import db
 
@@ -46,9 +47,7 @@ class LoadedModel:
         return PreprocessConfig(**self.engine.manifest["preprocess"])
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        logits = self.engine.predict(batch).astype(np.float64)
-        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(self.engine.predict(batch))
 
 
 class ModelHolder:

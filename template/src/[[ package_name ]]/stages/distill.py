@@ -5,22 +5,21 @@ from the teacher's softened outputs, softmax(logits / T), mixed with the true la
 architecture and width, T and the mix are `distill.*` in params.yaml; it trains on the same train
 split, keeps the weights with the best validation accuracy, and is evaluated on the test split like
 the teacher (reports/evaluation/student). `serve.model: student` ships it through export ->
-quantize -> tensorrt -> benchmark -> release.
+quantize -> build_engine -> benchmark -> release.
 """
 
 import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from .data.dataset import load_split
-from .data.preprocessing import PreprocessConfig
-from .evaluate import parameter_count, predict_logits
-from .evaluation import epoch_row, read_history, write_evaluation_report, write_history
-from .model import build_model
-from .model.checkpoint import load_checkpoint, save_checkpoint
-from .params import load_params, write_json
-from .paths import CHECKPOINT, DISTILL_METRICS, SPLITS_DIR, STUDENT_CHECKPOINT, STUDENT_HISTORY
-from .train import evaluate_loss_accuracy, seed_everything
+from ..data.dataset import load_split
+from ..data.preprocessing import PreprocessConfig
+from ..evaluation import history_rows, read_history, write_evaluation_report, write_history
+from ..model import build_model
+from ..model.checkpoint import load_checkpoint, save_checkpoint
+from ..params import load_params, write_json
+from ..paths import CHECKPOINT, DISTILL_METRICS, SPLITS_DIR, STUDENT_CHECKPOINT, STUDENT_HISTORY
+from ..training import EpochResult, fit, parameter_count, predict_logits, seed_everything
 
 
 def distillation_loss(
@@ -76,27 +75,30 @@ def distill(params: dict) -> dict:
         "temperature": temperature,
         "alpha": alpha,
     }
-    val_loader = DataLoader(val_set, batch_size=256)
-    best, rows = -1.0, []
-    for epoch in range(1, epochs + 1):
-        student.train()
-        running, seen = 0.0, 0
-        for images, labels in loader:
-            with torch.no_grad():
-                soft_targets = teacher(images)  # per batch: right with augmented images too
-            loss = distillation_loss(student(images), soft_targets, labels, temperature, alpha)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            running += loss.item() * len(labels)
-            seen += len(labels)
-        val_loss, val_accuracy = evaluate_loss_accuracy(student, val_loader, torch.device("cpu"))
-        rows.append(epoch_row(epoch, running / max(seen, 1), val_loss, val_accuracy))
-        print(f"distill: epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  val_acc {val_accuracy:.4f}")
-        if val_accuracy > best:
-            best = val_accuracy
-            save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
+    teacher.eval()
+
+    def loss_fn(student_logits: torch.Tensor, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            soft_targets = teacher(images)  # per batch: right with augmented images too
+        return distillation_loss(student_logits, soft_targets, labels, temperature, alpha)
+
+    def report(row: EpochResult) -> None:
+        print(f"distill: epoch {row.epoch:3d}  loss {row.train_loss:.4f}  val_acc {row.val_accuracy:.4f}")
+
+    result = fit(
+        student,
+        loader,
+        DataLoader(val_set, batch_size=256),
+        epochs=epochs,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        loss_fn=loss_fn,
+        on_epoch=report,
+        desc="distill epoch",
+    )
+    student.load_state_dict(result.best_state)
+    save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
+    rows = history_rows(result.history)
     write_history(STUDENT_HISTORY, rows)
 
     student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights

@@ -1,7 +1,7 @@
 """PR model review: the Markdown report (report.py) and the GitHub client that posts it (github.py).
 
-    python -m <package>.review build --base origin/main --output reports/model-review.md
-    python -m <package>.review post reports/model-review.md --repo owner/name --pr 12
+    python -m <package>.tools.review build --base origin/main --output reports/model-review.md
+    python -m <package>.tools.review post reports/model-review.md --repo owner/name --pr 12
 
 `build` needs only git + DVC (metrics files are git-tracked). `post` needs GITHUB_TOKEN and talks
 to GITHUB_API_URL (set by GitHub Actions); CI runs it in a separate job that holds the write token

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
+from ..data.folders import class_folders
+from ..data.images import class_image_files
+from ..data.label_map import read_label_map
 from ..params import load_params
 from ..paths import RAW_DIR, SPLITS_DIR, VALIDATION_REPORT
-from .images import class_image_files
-from .label_map import read_label_map
-from .validate import class_folders
 
 SPLITS = ("train", "val", "test")
 

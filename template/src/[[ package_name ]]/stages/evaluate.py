@@ -8,13 +8,13 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 from torch.utils.data import Dataset
 
-from .data.dataset import batches, load_split
-from .data.preprocessing import PreprocessConfig
-from .evaluation import read_history, write_evaluation_report
-from .model.checkpoint import load_checkpoint
-from .params import load_params, write_json
-from .paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_LIVE_DIR
-from .paths import EVALUATE_METRICS as METRICS
+from ..data.dataset import batches, load_split
+from ..data.preprocessing import PreprocessConfig
+from ..evaluation import read_history, write_evaluation_report
+from ..model.checkpoint import load_checkpoint
+from ..params import load_params, write_json
+from ..paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_LIVE_DIR
+from ..paths import EVALUATE_METRICS as METRICS
 
 
 @torch.no_grad()

@@ -1,6 +1,6 @@
 """Release artifacts for a version tag: the verified model files, SHA256SUMS and a model card.
 
-    python -m <package>.release --version v1.2.0     ->  dist/release/v1.2.0/
+    python -m <package>.tools.release --version v1.2.0     ->  dist/release/v1.2.0/
 
 Every file is checked against its manifest first, and every ONNX model runs its golden-set
 self-test on this machine (runtime/golden.py), so a tampered, substituted or half-written model is
@@ -17,9 +17,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .artifacts import ArtifactError, sha256_file, verify_manifest
-from .params import load_params
-from .paths import (
+from ..artifacts import ArtifactError, sha256_file, verify_manifest
+from ..params import load_params
+from ..paths import (
     BENCHMARK_METRICS,
     EVALUATE_METRICS,
     INT8_DIR,
@@ -28,8 +28,8 @@ from .paths import (
     TENSORRT_DIR,
     TENSORRT_METRICS,
 )
-from .runtime.engines import load_engine
-from .tensorrt import unavailable_reason
+from ..runtime.engines import load_engine
+from ..runtime.host import tensorrt_unavailable_reason
 
 VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
 MODEL_DIRS = {
@@ -47,7 +47,7 @@ def read_json(path: Path) -> dict:
 def self_test(kind: str, directory: Path) -> str:
     """Run `directory`'s golden set with the engine that serves it; raises GoldenSetError."""
     if kind.startswith("tensorrt"):
-        reason = unavailable_reason()
+        reason = tensorrt_unavailable_reason()
         if reason:
             return f"not run here ({reason})"
         return load_engine("tensorrt", directory).golden.summary()

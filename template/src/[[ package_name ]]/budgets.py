@@ -1,22 +1,17 @@
-"""Stage `check`: the product's requirement budgets against what the pipeline measured.
+"""Requirement budgets: params.yaml's `requirements:` against the metrics the pipeline wrote.
 
-The budgets are params.yaml's `requirements:` section. Each key says its direction: `min_<measure>`
-is the lowest value allowed, `max_<measure>` the highest. The measures are the served model's
-(the INT8 model that `make serve` and the release ship): test accuracy, INT8 accuracy drop, batch-1
-latency, throughput and size, read from the metrics files the pipeline already writes. The stage
-writes every budget with its measured and allowed value to metrics/check.json, then fails
-`dvc repro` naming each broken one. The PR model review shows the same budgets against the base
-branch's figures (review/report.py).
+Each key says its direction: `min_<measure>` is the lowest value allowed, `max_<measure>` the
+highest. The measures are the served model's (the INT8 model that `make serve` and the release
+ship). One definition for the `check` stage (the working tree's metrics) and the PR model review
+(tools/review: the base branch's and the PR's metrics side by side).
 """
 
 import json
-import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-from .params import load_params, write_json
-from .paths import BENCHMARK_METRICS, CHECK_METRICS, QUANTIZE_METRICS
+from .paths import BENCHMARK_METRICS, QUANTIZE_METRICS
 
 # measure -> (metrics file, dotted key in it, factor from the file's unit to the budget's unit)
 MEASURES: dict[str, tuple[Path, str, float]] = {
@@ -100,21 +95,3 @@ def evaluate_budgets(requirements: dict, read: Callable[[Path], dict] = read_wor
         measured = None if value is None else round(value * factor, 6)
         results.append(BudgetResult(name, float(allowed), measured, f"{path.as_posix()}: {key}"))
     return results
-
-
-def main() -> None:
-    try:
-        results = evaluate_budgets(load_params().get("requirements") or {})
-    except RequirementError as error:
-        sys.exit(f"check: {error}")
-    write_json(CHECK_METRICS, {r.name: {**asdict(r), "passed": r.passed} for r in results})
-    for result in results:
-        print(f"check: {'pass' if result.passed else 'FAIL'}  {result.describe()}")
-    broken = [result for result in results if not result.passed]
-    if broken:
-        lines = "\n".join(f"  - {result.describe()}" for result in broken)
-        sys.exit(f"check: {len(broken)} of {len(results)} requirement budgets broken:\n{lines}")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,17 +5,17 @@ uploads), at each concurrency in `serve_benchmark.concurrency` (params.yaml):
 - gunicorn: /api/predict under each configuration in `serve_benchmark.servers`;
 - upload-check: the same server's /api/upload-check, which parses the upload and answers without
   decoding it: the HTTP stack's own limit (predict near it means decoding and the model cost little);
-- bentoml: BentoML serving the same ONNX file with adaptive batching (loadtest/bento_service.py),
+- bentoml: BentoML serving the same ONNX file with adaptive batching (tools/loadtest/bento_service.py),
   from its own venv that this script creates (BENTOML_VENV, default ~/.cache/fullstack-ml/bentoml);
   never a dependency of this project;
 - in-process: the server's per-request work (decode, preprocess, engine, softmax) in threads,
   without HTTP.
 
-Load comes from locust (headless, loadtest/upload_locustfile.py); every request is kept and
+Load comes from locust (headless, tools/loadtest/upload_locustfile.py); every request is kept and
 summarised with the same latency keys as the benchmark stage. The table is printed and written to
 reports/serve_benchmark.json. Traffic stays on 127.0.0.1.
 
-    python -m <pkg>.loadtest.serve_benchmark [--seconds 8] [--concurrency 1 8 32] [--skip-bentoml]
+    python -m <pkg>.tools.loadtest.serve_benchmark [--seconds 8] [--concurrency 1 8 32] [--skip-bentoml]
 """
 
 import argparse
@@ -34,17 +34,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from ..data.images import decode_image
-from ..data.preprocessing import preprocess
-from ..latency import latency_summary
-from ..params import load_params, write_json
-from ..paths import INT8_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
-from ..runtime.engines import load_engine
-from ..serving.registry import LoadedModel, local_version
+from ...data.images import decode_image
+from ...data.preprocessing import preprocess
+from ...latency import latency_summary
+from ...params import load_params, write_json
+from ...paths import INT8_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
+from ...runtime.engines import load_engine
+from ...serving.registry import LoadedModel, local_version
 from .client import run_locust, summarise
 from .uploads import image_files
 
-PACKAGE = __package__.rsplit(".", 1)[0]
+PACKAGE = __package__.split(".")[0]
 BENTOML_VENV = Path(os.environ.get("BENTOML_VENV", Path.home() / ".cache" / "fullstack-ml" / "bentoml"))
 
 
@@ -162,7 +162,7 @@ def bentoml_python(version: str) -> Path:
 
 
 def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log: Path):
-    """BentoML serving `model_dir` through loadtest/bento_service.py (`serve_benchmark.bentoml`)."""
+    """BentoML serving `model_dir` through tools/loadtest/bento_service.py (`serve_benchmark.bentoml`)."""
     python = bentoml_python(settings["version"])
     env = {
         "MODEL_DIR": str(model_dir.resolve()),
@@ -173,7 +173,7 @@ def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log
         "BENTOML_DO_NOT_TRACK": "True",
         "BENTOML_HOME": str(BENTOML_VENV / "home"),
     }
-    service = f"{PACKAGE}.loadtest.bento_service:Digits"
+    service = f"{PACKAGE}.tools.loadtest.bento_service:Digits"
     command = [str(python), "-m", "bentoml", "serve", service, "--host", "127.0.0.1", "--port", str(port)]
     return running(command, env, port, log)
 

@@ -21,89 +21,17 @@ golden inputs and reference, and the INT8 logits measured here as the expectatio
 import json
 import shutil
 import sys
-import tempfile
-from pathlib import Path
 
-import numpy as np
-from onnxruntime.quantization import (
-    CalibrationDataReader,
-    CalibrationMethod,
-    QuantFormat,
-    QuantType,
-    quant_pre_process,
-    quantize_static,
-)
-
-from .artifacts import verify_manifest, write_manifest
-from .data.dataset import batches, load_split, stack
-from .data.preprocessing import PreprocessConfig
-from .params import load_params, write_json
-from .paths import INT8_DIR, ONNX_DIR, SPLITS_DIR
-from .paths import QUANTIZE_METRICS as METRICS
-from .runtime import host
-from .runtime.engines import OnnxRuntimeEngine, predict_batched
-from .runtime.golden import derive_golden
-
-
-class ArrayCalibrationReader(CalibrationDataReader):
-    """Feeds calibration images (float32 (N, C, H, W)) to ONNX Runtime's calibrator in batches."""
-
-    def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 32):
-        starts = range(0, len(images), batch_size)
-        self.batches = iter([{input_name: images[i : i + batch_size]} for i in starts])
-
-    def get_next(self) -> dict | None:
-        return next(self.batches, None)
-
-
-def quantize_int8(
-    fp32_path: Path, int8_path: Path, input_name: str, calibration: np.ndarray, settings: dict
-) -> None:
-    """Write the QDQ INT8 model for `fp32_path`, calibrated on `calibration` (float32 (N, C, H, W)).
-
-    `settings` is params.yaml's `quantize` section: activation_type, weight_type (QInt8 or
-    QUInt8), reduce_range (7-bit weights), symmetric_activations and calibrate_method (MinMax,
-    Entropy or Percentile). Raises ValueError for a name ONNX Runtime does not know.
-    """
-    int8_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32_path), str(prepared))  # shape inference + graph cleanup
-        try:
-            activation_type = QuantType[settings["activation_type"]]
-            weight_type = QuantType[settings["weight_type"]]
-            method = CalibrationMethod[settings["calibrate_method"]]
-        except KeyError as error:
-            raise ValueError(f"quantize: unknown setting {error} in params.yaml") from error
-        quantize_static(
-            str(prepared),
-            str(int8_path),
-            ArrayCalibrationReader(input_name, calibration),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            reduce_range=bool(settings["reduce_range"]),
-            activation_type=activation_type,
-            weight_type=weight_type,
-            calibrate_method=method,
-            extra_options={
-                "ActivationSymmetric": bool(settings["symmetric_activations"]),
-                "WeightSymmetric": True,
-            },
-        )
-
-
-def advice(settings: dict) -> str:
-    """Which setting to change when INT8 is over budget, and why, for this CPU."""
-    level = host.instruction_set()
-    if not settings["reduce_range"] and not host.has_vnni():
-        return (
-            f"this CPU ({host.cpu_model()}, {level}) has no VNNI, so ONNX Runtime's U8S8 int8 kernels "
-            "saturate with 8-bit weights: set quantize.reduce_range: true (7-bit weights)"
-        )
-    return (
-        "raise quantize.calibration_samples, try quantize.calibrate_method: Percentile or Entropy "
-        "(outliers widen MinMax ranges), or train longer; requirements.max_int8_accuracy_drop is the budget"
-    )
+from ..artifacts import verify_manifest, write_manifest
+from ..data.dataset import batches, load_split
+from ..data.preprocessing import PreprocessConfig
+from ..params import load_params, write_json
+from ..paths import INT8_DIR, ONNX_DIR, SPLITS_DIR
+from ..paths import QUANTIZE_METRICS as METRICS
+from ..quantization import advice, calibration_images, quantize_int8
+from ..runtime import host
+from ..runtime.engines import OnnxRuntimeEngine, predict_batched
+from ..runtime.golden import derive_golden
 
 
 def main() -> None:
@@ -113,10 +41,8 @@ def main() -> None:
     fp32_path, manifest = verify_manifest(ONNX_DIR)
     config = PreprocessConfig(**manifest["preprocess"])
     train_set = load_split(SPLITS_DIR, "train", params["data"], config)
-    rng = np.random.default_rng(int(params["seed"]))
-    count = min(int(settings["calibration_samples"]), len(train_set))
-    chosen = np.sort(rng.choice(len(train_set), size=count, replace=False))
-    calibration, _ = stack(train_set, chosen, desc="calibration images")
+    calibration = calibration_images(train_set, int(settings["calibration_samples"]), int(params["seed"]))
+    count = len(calibration)
 
     int8_path = INT8_DIR / "model.onnx"
     if INT8_DIR.exists():

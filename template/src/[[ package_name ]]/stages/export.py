@@ -15,33 +15,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artifacts import write_manifest
-from .data.dataset import load_split, stack
-from .data.preprocessing import PreprocessConfig
-from .model.checkpoint import checkpoint_info, load_checkpoint
-from .params import load_params, write_json
-from .paths import EXPORT_METRICS as METRICS
-from .paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
-from .runtime.engines import OnnxRuntimeEngine, predict_batched
-from .runtime.golden import golden_indices, golden_inputs, write_golden
-
-INPUT_NAME, OUTPUT_NAME = "image", "logits"
-
-
-def export_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    torch.onnx.export(
-        model,
-        (example,),
-        str(path),
-        dynamo=True,
-        external_data=False,  # one self-contained file, so one checksum covers the model
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_shapes=({0: batch},),
-        opset_version=opset,
-    )
+from ..artifacts import write_manifest
+from ..data.dataset import load_split, stack
+from ..data.preprocessing import PreprocessConfig
+from ..model.checkpoint import checkpoint_info, load_checkpoint
+from ..model.onnx import INPUT_NAME, OUTPUT_NAME, export_onnx
+from ..params import load_params, write_json
+from ..paths import EXPORT_METRICS as METRICS
+from ..paths import ONNX_DIR, SPLITS_DIR, served_checkpoint
+from ..runtime.engines import OnnxRuntimeEngine, predict_batched
+from ..runtime.golden import golden_indices, golden_inputs, write_golden
 
 
 def parity_max_abs_diff(model: torch.nn.Module, model_path: Path, images: torch.Tensor) -> float:

@@ -24,9 +24,9 @@ import numpy as np
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from ..data.images import is_junk, visible
 from ..params import load_params
 from ..paths import RAW_DIR
-from .images import is_junk, visible
 
 SAMPLE = "sklearn-digits"
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")

@@ -1,7 +1,7 @@
 """The peer in the serving benchmark: BentoML serving the same ONNX model with adaptive batching.
 
 Runs only inside the benchmark's own BentoML venv (never a dependency of this project), started
-by loadtest/serve_benchmark.py as `bentoml serve <pkg>.loadtest.bento_service:Digits`. Per image
+by tools/loadtest/serve_benchmark.py as `bentoml serve <pkg>.tools.loadtest.bento_service:Digits`. Per image
 it does exactly what /api/predict does: the project's decoding policy, its preprocessing, the
 verified and self-tested ONNX Runtime engine, softmax; BentoML's dispatcher groups concurrent
 requests into one engine call. Settings come from the environment the benchmark sets.
@@ -13,9 +13,10 @@ from pathlib import Path
 import bentoml
 import numpy as np
 
-from ..data.images import decode_image
-from ..data.preprocessing import PreprocessConfig, preprocess
-from ..runtime.engines import load_engine
+from ...data.images import decode_image
+from ...data.preprocessing import PreprocessConfig, preprocess
+from ...runtime.engines import load_engine
+from ...scores import softmax
 
 WORKERS = int(os.environ.get("BENTO_WORKERS", "2"))
 MAX_BATCH_SIZE = int(os.environ.get("BENTO_MAX_BATCH_SIZE", "16"))
@@ -36,9 +37,7 @@ class Digits:
         batch = np.stack(
             [preprocess(decode_image(path.read_bytes(), self.max_pixels), self.preprocess) for path in image]
         )
-        logits = self.engine.predict(batch).astype(np.float64)
-        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities = exp / exp.sum(axis=1, keepdims=True)
+        probabilities = softmax(self.engine.predict(batch))
         return [
             {"label": self.classes[int(row.argmax())], "confidence": round(float(row.max()), 6)}
             for row in probabilities

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..latency import latency_summary
+from ...latency import latency_summary
 
 LOCUSTFILE = Path(__file__).with_name("upload_locustfile.py")
 

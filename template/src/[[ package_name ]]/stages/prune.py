@@ -11,22 +11,20 @@ parameters, MACs, checkpoint size and batch-1 latency before and after (metrics/
 """
 
 import copy
-import time
 
-import numpy as np
 import torch
 import torch_pruning as tp
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .data.dataset import load_split, stack
-from .data.preprocessing import PreprocessConfig
-from .evaluate import predict_logits
-from .evaluation import epoch_row, read_history, write_evaluation_report, write_history
-from .model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
-from .params import load_params, write_json
-from .paths import CHECKPOINT, PRUNE_METRICS, PRUNED_CHECKPOINT, PRUNED_HISTORY, SPLITS_DIR
-from .train import evaluate_loss_accuracy, seed_everything
+from ..data.dataset import load_split, stack
+from ..data.preprocessing import PreprocessConfig
+from ..evaluation import history_rows, read_history, write_evaluation_report, write_history
+from ..latency import latency_summary, time_calls
+from ..model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
+from ..params import load_params, write_json
+from ..paths import CHECKPOINT, PRUNE_METRICS, PRUNED_CHECKPOINT, PRUNED_HISTORY, SPLITS_DIR
+from ..training import EpochResult, fit, predict_logits, seed_everything
 
 
 def classifier_layer(model: nn.Module) -> nn.Module:
@@ -59,18 +57,8 @@ def prune_channels(model: nn.Module, example: torch.Tensor, ratio: float) -> nn.
 
 def latency_ms(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> dict:
     """Batch-1 PyTorch CPU latency of `model`: p50 and p99 in milliseconds over `runs` calls."""
-    single = example[:1]
-    timings = []
     with torch.inference_mode():
-        for i in range(warmup + runs):
-            start = time.perf_counter()
-            model(single)
-            if i >= warmup:
-                timings.append(time.perf_counter() - start)
-    return {
-        "latency_p50_ms": round(float(np.percentile(timings, 50)) * 1000, 4),
-        "latency_p99_ms": round(float(np.percentile(timings, 99)) * 1000, 4),
-    }
+        return latency_summary(time_calls(model, example[:1], runs, warmup))
 
 
 def profile(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> dict:
@@ -92,29 +80,26 @@ def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> list[dict]:
         shuffle=True,
         generator=torch.Generator().manual_seed(int(params["seed"])),
     )
-    val_loader = DataLoader(val_set, batch_size=256)
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings["lr"]))
-    best, best_state, rows = -1.0, None, []
-    for epoch in range(1, int(settings["epochs"]) + 1):
-        model.train()
-        running, seen = 0.0, 0
-        for images, labels in loader:
-            loss = nn.functional.cross_entropy(model(images), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            running += loss.item() * len(labels)
-            seen += len(labels)
-        val_loss, val_accuracy = evaluate_loss_accuracy(model, val_loader, torch.device("cpu"))
-        rows.append(epoch_row(epoch, running / max(seen, 1), val_loss, val_accuracy))
+
+    def report(row: EpochResult) -> None:
         print(
-            f"prune: fine-tune epoch {epoch:3d}  loss {rows[-1]['train_loss']:.4f}  "
-            f"val_acc {val_accuracy:.4f}"
+            f"prune: fine-tune epoch {row.epoch:3d}  loss {row.train_loss:.4f}"
+            f"  val_acc {row.val_accuracy:.4f}"
         )
-        if val_accuracy > best:
-            best, best_state = val_accuracy, copy.deepcopy(model.state_dict())
-    if best_state is not None:
-        model.load_state_dict(best_state)
+
+    result = fit(
+        model,
+        loader,
+        DataLoader(val_set, batch_size=256),
+        epochs=int(settings["epochs"]),
+        optimizer=optimizer,
+        on_epoch=report,
+        desc="fine-tune epoch",
+    )
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
+    rows = history_rows(result.history)
     return rows
 
 

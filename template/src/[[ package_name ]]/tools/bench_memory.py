@@ -1,9 +1,9 @@
 """Memory benchmark: peak RSS of the `train` stage on 2,000 vs 20,000 generated photos.
 
-    python -m <package>.bench_memory   (make bench-memory) [--small 2000] [--large 20000] [--side 256]
+    python -m <package>.tools.bench_memory   (make bench-memory) [--small 2000] [--large 20000] [--side 256]
 
 Generates `--large` JPEGs of `--side` x `--side` pixels (smooth colour fields with a few shapes, in
-4 classes) once, then runs the real train stage (`python -m <package>.train`, this
+4 classes) once, then runs the real train stage (`python -m <package>.stages.train`, this
 project's params.yaml with `train.epochs: 1`) on the first `--small` and on all of them, in a scratch
 workspace, and reads each run's peak resident set size from the kernel (`os.wait4` ->
 `ru_maxrss`). The run uses `data.workers: 0` unless `--workers` says otherwise, so that the one
@@ -27,9 +27,9 @@ import numpy as np
 import yaml
 from PIL import Image, ImageDraw
 
-from .data.label_map import write_label_map
-from .params import PARAMS_FILE, load_params, write_json
-from .paths import LABEL_MAP
+from ..data.label_map import write_label_map
+from ..params import PARAMS_FILE, load_params, write_json
+from ..paths import LABEL_MAP
 
 REPORT = Path("reports/memory_benchmark.json")
 CLASSES = ("circles", "squares", "stripes", "plain")
@@ -80,7 +80,7 @@ def run_train(workspace: Path, rows: list[tuple[str, str]], params: dict, projec
     env = {**os.environ, "PYTHONPATH": path}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", f"{__package__}.train"],
+        [sys.executable, "-m", f"{__package__.split('.')[0]}.stages.train"],
         cwd=workspace,
         env=env,
         stdout=subprocess.DEVNULL,

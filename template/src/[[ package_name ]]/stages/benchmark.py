@@ -13,7 +13,6 @@ and timed (INT8, ONNX Runtime, batch 1 and the throughput batch). `engines` is t
 """
 
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,38 +20,19 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from .data.dataset import load_split, stack
-from .data.preprocessing import PreprocessConfig
-from .evaluate import parameter_count
-from .export import INPUT_NAME, export_onnx
-from .latency import latency_summary
-from .model.checkpoint import load_checkpoint
-from .params import load_params, write_json
-from .paths import BENCHMARK_METRICS as METRICS
-from .paths import INT8_DIR, MODEL_CHECKPOINTS, ONNX_DIR, SPLITS_DIR, served_checkpoint
-from .paths import TENSORRT_DIR as ENGINE_DIR
-from .quantize import quantize_int8
-from .runtime import host
-from .runtime.engines import OnnxRuntimeEngine, load_engine, predict_batched
-
-
-def measure(
-    run: Callable[[np.ndarray], object], single: np.ndarray, batch: np.ndarray, runs: int, warmup: int
-) -> dict:
-    for _ in range(warmup):
-        run(single)
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run(single)
-        timings.append(time.perf_counter() - start)
-    batch_runs = max(runs // 10, 3)
-    run(batch)
-    start = time.perf_counter()
-    for _ in range(batch_runs):
-        run(batch)
-    elapsed = time.perf_counter() - start
-    return latency_summary(timings) | {"throughput_ips": round(batch_runs * len(batch) / elapsed, 1)}
+from ..data.dataset import load_split, stack
+from ..data.preprocessing import PreprocessConfig
+from ..latency import measure
+from ..model.checkpoint import load_checkpoint
+from ..model.onnx import INPUT_NAME, export_onnx
+from ..params import load_params, write_json
+from ..paths import BENCHMARK_METRICS as METRICS
+from ..paths import INT8_DIR, MODEL_CHECKPOINTS, ONNX_DIR, SPLITS_DIR, served_checkpoint
+from ..paths import TENSORRT_DIR as ENGINE_DIR
+from ..quantization import calibration_images, quantize_int8
+from ..runtime import host
+from ..runtime.engines import OnnxRuntimeEngine, load_engine, predict_batched
+from ..training import parameter_count
 
 
 def torch_runner(model: torch.nn.Module) -> Callable[[np.ndarray], object]:
@@ -76,9 +56,9 @@ def compare_models(params: dict, config: PreprocessConfig, single: np.ndarray, b
     train_set = load_split(SPLITS_DIR, "train", params["data"], config)
     test_set = load_split(SPLITS_DIR, "test", params["data"], config)
     images, labels = stack(test_set, desc="benchmark test split")
-    count = min(int(params["quantize"]["calibration_samples"]), len(train_set))
-    rng = np.random.default_rng(int(params["seed"]))  # the same draw as the quantize stage's
-    calibration, _ = stack(train_set, rng.choice(len(train_set), size=count, replace=False))
+    calibration = calibration_images(
+        train_set, int(params["quantize"]["calibration_samples"]), int(params["seed"])
+    )
     results = {}
     for name, checkpoint in MODEL_CHECKPOINTS.items():
         if not checkpoint.is_file():

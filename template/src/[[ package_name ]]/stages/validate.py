@@ -19,43 +19,17 @@ warning.
 import hashlib
 import math
 import sys
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.folders import DataLayoutError, class_folders
+from ..data.images import DEFAULT_MAX_PIXELS, BadImage, class_image_files, is_junk, read_image
+from ..data.label_map import write_label_map
 from ..params import load_params, write_json
 from ..paths import LABEL_MAP, RAW_DIR, VALIDATION_REPORT
-from .images import DEFAULT_MAX_PIXELS, BadImage, class_image_files, is_junk, read_image, visible
-from .label_map import write_label_map
 
-LABELS_MANIFEST = "labels.csv"  # written next to the class folders by the annotation export
 SIDE_BUCKETS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)  # shorter-side histogram edges, pixels
-
-
-class DataLayoutError(ValueError):
-    """The raw folder cannot be read as <class>/<image> at all."""
-
-
-def class_folders(raw_dir: Path) -> dict[str, Path]:
-    """{class name (NFC): folder} for every non-junk folder in `raw_dir`, sorted by name.
-
-    Raises DataLayoutError when `raw_dir` is missing or two folders normalise to the same name.
-    """
-    if not raw_dir.is_dir():
-        raise DataLayoutError(f"{raw_dir} does not exist: run `dvc repro collect`")
-    folders: dict[str, Path] = {}
-    for path in visible(raw_dir.iterdir()):
-        if not path.is_dir():
-            continue
-        name = unicodedata.normalize("NFC", path.name)
-        if name in folders:
-            raise DataLayoutError(
-                f"folders {folders[name].name!r} and {path.name!r} are the same class name {name!r} "
-                "after Unicode NFC normalisation: merge or rename one"
-            )
-        folders[name] = path
-    return dict(sorted(folders.items()))
 
 
 def min_images_per_class(val_fraction: float, test_fraction: float) -> int:

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..paths import MODEL_REVIEW
+from ...paths import MODEL_REVIEW
 from . import __doc__ as DESCRIPTION
 from .github import GitHubClient, GitHubError
 

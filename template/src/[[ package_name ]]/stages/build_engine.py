@@ -1,4 +1,4 @@
-"""Stage `tensorrt`: build TensorRT engines (FP16 from the FP32 ONNX, INT8 from the QDQ ONNX).
+"""Stage `build_engine`: build TensorRT engines (FP16 from the FP32 ONNX, INT8 from the QDQ ONNX).
 
 Needs the `tensorrt` Python package and a CUDA GPU. Without them the stage records
 `skipped: no TensorRT` (or `skipped: no CUDA GPU`) in metrics/tensorrt.json and succeeds: a CPU
@@ -7,30 +7,17 @@ set: the source ONNX's golden inputs and reference, and this engine's outputs on
 the expectation (`golden.tensorrt_<precision>` tolerances), checked again wherever it is loaded.
 """
 
-import importlib.util
 import shutil
 from pathlib import Path
 
-from .artifacts import verify_manifest, write_manifest
-from .params import load_params, write_json
-from .paths import INT8_DIR, ONNX_DIR
-from .paths import TENSORRT_DIR as ENGINE_DIR
-from .paths import TENSORRT_METRICS as METRICS
-from .runtime.engines import TensorRTEngine
-from .runtime.golden import derive_golden
-
-
-def unavailable_reason() -> str | None:
-    if importlib.util.find_spec("tensorrt") is None:
-        return "no TensorRT"
-    try:
-        import torch
-
-        if not torch.cuda.is_available():
-            return "no CUDA GPU"
-    except ImportError:
-        return "no CUDA GPU"
-    return None
+from ..artifacts import verify_manifest, write_manifest
+from ..params import load_params, write_json
+from ..paths import INT8_DIR, ONNX_DIR
+from ..paths import TENSORRT_DIR as ENGINE_DIR
+from ..paths import TENSORRT_METRICS as METRICS
+from ..runtime.engines import TensorRTEngine
+from ..runtime.golden import derive_golden
+from ..runtime.host import tensorrt_unavailable_reason
 
 
 def build_engine(
@@ -73,12 +60,12 @@ def main() -> None:
     if ENGINE_DIR.exists():
         shutil.rmtree(ENGINE_DIR)
     ENGINE_DIR.mkdir(parents=True)
-    reason = unavailable_reason()
+    reason = tensorrt_unavailable_reason()
     if reason:
         status = {"status": f"skipped: {reason}", "engines": []}
         (ENGINE_DIR / "SKIPPED").write_text(status["status"] + "\n")
         write_json(METRICS, status)
-        print(f"tensorrt: {status['status']} (engines are built on a GPU runner with TensorRT installed)")
+        print(f"build_engine: {status['status']} (engines are built on a GPU runner with TensorRT installed)")
         return
     engines = []
     for precision, source in (("fp16", ONNX_DIR), ("int8", INT8_DIR)):
@@ -111,7 +98,7 @@ def main() -> None:
         write_manifest(engine_path, **fields)
         engines.append(precision)
     write_json(METRICS, {"status": "built", "engines": engines})
-    print(f"tensorrt: built {engines} engines in {ENGINE_DIR}")
+    print(f"build_engine: built {engines} engines in {ENGINE_DIR}")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from ..check import BudgetResult, evaluate_budgets, read_workspace
-from ..params import load_params
-from ..paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, QUANTIZE_METRICS
+from ...budgets import BudgetResult, evaluate_budgets, read_workspace
+from ...params import load_params
+from ...paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, QUANTIZE_METRICS
 from . import MARKER
 
 BudgetList = list[BudgetResult]
