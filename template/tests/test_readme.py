@@ -44,11 +44,14 @@ def dvc_stages() -> list[tuple[str, str]]:
 
 def local_links(page: Path) -> list[str]:
     targets = (target.split("#")[0] for target in LINK.findall(page.read_text(encoding="utf-8")))
-    return [target for target in targets if target and "://" not in target and not target.startswith("mailto:")]
+    return [
+        target for target in targets if target and "://" not in target and not target.startswith("mailto:")
+    ]
 
 
 def test_readme_stage_table_lists_dvc_yaml_stages_in_order_with_their_modules():
-    assert stage_table(README.read_text(encoding="utf-8")) == dvc_stages()
+    readme, pipeline = stage_table(README.read_text(encoding="utf-8")), dvc_stages()
+    assert readme == pipeline, f"README.md's stage table {readme} differs from dvc.yaml's {pipeline}"
 
 
 def test_readme_and_guides_link_only_to_existing_files():
