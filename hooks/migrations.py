@@ -244,11 +244,15 @@ def template_file_at(version: str, relative: str, package: str) -> str | None:
     source = "template/" + relative.replace(f"src/{package}/", "src/[[ package_name ]]/", 1)
     for candidate, templated in ((source, False), (source + ".jinja", True)):
         shown = subprocess.run(
-            ["git", "-C", str(template), "show", f"{version}:{candidate}"], capture_output=True, text=True
+            ["git", "-C", str(template), "cat-file", "blob", f"{version}:{candidate}"],
+            capture_output=True,
+            text=True,
         )
         if shown.returncode == 0:
-            text = shown.stdout.replace("[[ package_name ]]", package) if templated else shown.stdout
-            return None if re.search(r"\[\[|\[%", text) else text
+            if not templated:
+                return shown.stdout
+            text = shown.stdout.replace("[[ package_name ]]", package)
+            return None if re.search(r"\[\[ |\[% ", text) else text
     return None
 
 
@@ -288,6 +292,9 @@ def v0_5_0(stage: str) -> None:
                 shutil.copy2(old, saved)
                 base = template_file_at(version, old.as_posix(), package)
                 if base is not None:
+                    ours = old.read_text()
+                    if base.rstrip("\n") == ours.rstrip("\n"):  # Jinja drops a template's last newline
+                        base = ours
                     saved.with_name(saved.name + ".base").write_text(base)
         return
     saved_files = sorted(saved_root.rglob("*")) if saved_root.is_dir() else []

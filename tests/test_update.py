@@ -24,6 +24,17 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+def assert_updated_cleanly(project: Path, version: str) -> None:
+    """The project records `version` and the update left no rejected hunks or conflict markers."""
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == version
+    leftovers = [p for p in project.rglob("*.rej") if ".git" not in p.parts]
+    markers = subprocess.run(
+        ["git", "grep", "-lE", "^(<<<<<<<|>>>>>>>)( |$)"], cwd=project, capture_output=True, text=True
+    ).stdout
+    assert not leftovers, f"rejected hunks: {leftovers}"
+    assert not markers.strip(), f"conflict markers in: {markers}"
+
+
 @pytest.fixture(scope="module")
 def versioned_template(tmp_path_factory) -> tuple[Path, str, str]:
     """A clone of this template with the earlier releases tagged (from CHANGELOG.md, so the test
@@ -104,14 +115,7 @@ def test_update_from_first_release_keeps_user_edits(versioned_template, tmp_path
 
     run_update(str(project), defaults=True, unsafe=True, vcs_ref=current, overwrite=True, quiet=True)
 
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == current
-    leftovers = [p for p in project.rglob("*.rej") if ".git" not in p.parts]
-    markers = subprocess.run(
-        ["git", "grep", "-lE", "^(<<<<<<<|>>>>>>>)( |$)"], cwd=project, capture_output=True, text=True
-    ).stdout
-    assert not leftovers, f"rejected hunks: {leftovers}"
-    assert not markers.strip(), f"conflict markers in: {markers}"
+    assert_updated_cleanly(project, current)
     # The user's edits survived ...
     assert "def margin" in (package / "confidence.py").read_text()
     assert re.search(r"(?m)^  epochs: 7$", params.read_text())
@@ -190,13 +194,7 @@ def test_update_from_previous_release_moves_user_edits_to_the_new_layout(version
 
     run_update(str(project), defaults=True, unsafe=True, vcs_ref=current, overwrite=True, quiet=True)
 
-    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == current
-    leftovers = [p for p in project.rglob("*.rej") if ".git" not in p.parts]
-    markers = subprocess.run(
-        ["git", "grep", "-lE", "^(<<<<<<<|>>>>>>>)( |$)"], cwd=project, capture_output=True, text=True
-    ).stdout
-    assert not leftovers, f"rejected hunks: {leftovers}"
-    assert not markers.strip(), f"conflict markers in: {markers}"
+    assert_updated_cleanly(project, current)
     # The new layout ...
     for old in (train, package / "review", package / "loadtest", package / "tensorrt.py"):
         assert not old.exists(), f"{old} is gone"

@@ -12,7 +12,6 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -22,15 +21,12 @@ from .data.images import decode_image
 from .paths import EVALUATION_DIR
 from .scores import softmax
 
-if TYPE_CHECKING:  # the fit loop's type only; this module needs no torch
-    from .training import EpochResult
-
 THUMBNAIL_SIDE = 256  # misclassified images are stored at most this many pixels wide/high
 
 
-def history_rows(history: Sequence["EpochResult"]) -> list[dict]:
-    """The fit loop's per-epoch results as `write_history` rows: 1-based `epoch`, mean losses and
-    validation accuracy 0-1, rounded to 6 digits."""
+def history_rows(history: Sequence) -> list[dict]:
+    """The fit loop's per-epoch results (`training.EpochResult`s) as `write_history` rows: 1-based
+    `epoch`, mean losses and validation accuracy 0-1, rounded to 6 digits."""
     return [
         {
             "epoch": row.epoch,

@@ -4,32 +4,16 @@ the trained model's evaluation report for the web UI (evaluation.py, `reports/ev
 import csv
 
 import numpy as np
-import torch
 from sklearn.metrics import accuracy_score, f1_score
-from torch.utils.data import Dataset
 
-from ..data.dataset import batches, load_split
+from ..data.dataset import load_split
 from ..data.preprocessing import PreprocessConfig
 from ..evaluation import read_history, write_evaluation_report
 from ..model.checkpoint import load_checkpoint
 from ..params import load_params, write_json
 from ..paths import CHECKPOINT, CONFUSION, SPLITS_DIR, TRAIN_LIVE_DIR
 from ..paths import EVALUATE_METRICS as METRICS
-
-
-@torch.no_grad()
-def predict_logits(
-    model: torch.nn.Module, dataset: Dataset, workers: int = 0, desc: str | None = None
-) -> np.ndarray:
-    """float32 (N, K) logits of `model` (put in eval mode) for every item of `dataset`, in order,
-    streaming the split batch by batch (`workers` decoding processes, data/dataset.py)."""
-    model.eval()
-    outputs = [model(torch.from_numpy(images)).numpy() for images, _ in batches(dataset, 256, workers, desc)]
-    return np.concatenate(outputs) if outputs else np.empty((0, 0), dtype=np.float32)
-
-
-def parameter_count(model: torch.nn.Module) -> int:
-    return int(sum(parameter.numel() for parameter in model.parameters()))
+from ..training import parameter_count, predict_logits
 
 
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
