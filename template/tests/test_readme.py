@@ -1,7 +1,7 @@
 """The README is checked against what it describes: the stage list is written once, in dvc.yaml.
 
-The README's stage table must list dvc.yaml's stages in dvc.yaml's order, each with the module its
-`cmd` runs; its links and the guides' links must name files that exist, and every guide in docs/
+The README's stage table must list the package's dvc.yaml stages in dvc.yaml's order, each with the
+module its `cmd` runs; its links and the guides' links must name files that exist, and every guide in docs/
 must be reachable from the README.
 """
 
@@ -33,12 +33,15 @@ def stage_table(text: str) -> list[tuple[str, str]]:
 
 
 def dvc_stages() -> list[tuple[str, str]]:
-    """(stage, module) in dvc.yaml's order; the module is what the stage's `python -m` runs."""
+    """(stage, module) in dvc.yaml's order for every stage that runs a module of this package's
+    stages/ (`python -m <package>.stages.<name>`); stages of your own are yours to document."""
     stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    packages = [path.parent.name for path in (PROJECT_ROOT / "src").glob("*/stages")]
     found = []
     for name, stage in stages.items():
         match = re.match(r"python -m (\S+)", str(stage["cmd"]).strip())
-        found.append((name, match.group(1) if match else f"<not python -m: {stage['cmd']}>"))
+        if match and match.group(1).split(".")[0] in packages:
+            found.append((name, match.group(1)))
     return found
 
 
