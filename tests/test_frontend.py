@@ -53,7 +53,7 @@ def test_api_client_checks_fail_when_the_committed_client_is_stale(web_project):
         )
         assert types.returncode != 0, types.stdout + types.stderr
         served = subprocess.run(
-            ["python", "-m", "pytest", "tests/serving/test_openapi_client.py", "-q", "-p", "no:cacheprovider"],
+            ["python", "-m", "pytest", "-q", "tests/serving/test_openapi_client.py"],
             cwd=web_project,
             env=env,
             capture_output=True,
