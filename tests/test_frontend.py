@@ -1,11 +1,13 @@
 """The generated web UI: locked install, build and unit tests, then the real-browser e2e test
 (Debian's Chromium via playwright-core) against the render's real Flask backend."""
 
+import json
 import shutil
+import subprocess
 
 import pytest
 
-from .conftest import TEMPLATE, render, run_in
+from .conftest import TEMPLATE, project_env, render, run_in
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = TEMPLATE / "test-artifacts" / "e2e-screenshots"
@@ -20,10 +22,48 @@ def test_npm_ci_build_and_unit_tests_pass(web_project):
     frontend = web_project / "frontend"
     run_in(frontend, "npm", "ci", "--no-audit", "--no-fund")
     build = run_in(frontend, "npm", "run", "build")
+    assert "vue-tsc --build" in build.stdout, "the build type-checks first"
     assert (frontend / "dist" / "index.html").is_file(), build.stdout
     unit = run_in(frontend, "npm", "test")
     assert " passed" in unit.stdout
     assert "failed" not in unit.stdout
+
+
+def test_generated_api_client_is_committed_and_regenerates_unchanged(web_project):
+    """`make api-client` (the app in-process, then openapi-typescript) reproduces the committed
+    frontend/openapi.json and src/api/schema.d.ts byte for byte."""
+    assert (web_project / "frontend" / "node_modules").is_dir(), "needs the build test first"
+    run_in(web_project, "make", "api-client")
+    changed = run_in(web_project, "git", "status", "--porcelain", "--", "frontend").stdout
+    assert changed == "", changed
+
+
+def test_api_client_checks_fail_when_the_committed_client_is_stale(web_project):
+    """Both drift checks can fail: a committed document the app no longer serves (the project's
+    pytest) and types generated from another document (`npm run check:api`)."""
+    document = web_project / "frontend" / "openapi.json"
+    original = document.read_text()
+    stale = json.loads(original)
+    del stale["paths"]["/api/predict"]
+    document.write_text(json.dumps(stale, indent=2) + "\n")
+    env = project_env(web_project)
+    try:
+        types = subprocess.run(
+            ["npm", "run", "check:api"], cwd=document.parent, env=env, capture_output=True, text=True
+        )
+        assert types.returncode != 0, types.stdout + types.stderr
+        served = subprocess.run(
+            ["python", "-m", "pytest", "-q", "tests/serving/test_openapi_client.py"],
+            cwd=web_project,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert served.returncode != 0
+        assert "make api-client" in served.stdout
+    finally:
+        document.write_text(original)
+    run_in(document.parent, "npm", "run", "check:api")
 
 
 def test_browser_predicts_and_labels_two_images_seen_by_the_backend(web_project):
@@ -60,5 +100,8 @@ def test_render_without_frontend_has_no_web_ui(tmp_path):
     project = render(tmp_path / "api-only", include_frontend=False)
     assert not (project / "frontend").exists()
     assert not list(project.rglob("test_browser_e2e.py"))
+    assert not list(project.rglob("test_openapi_client.py"))
+    assert not (project / "scripts" / "export_openapi.py").exists()
     assert "test-e2e" not in (project / "Makefile").read_text()
+    assert "api-client" not in (project / "Makefile").read_text()
     assert "annotation guide" in (project / "docs" / "annotation-guide.md").read_text().lower()

@@ -1,5 +1,5 @@
-import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vitest/config'
 
 // `npm run dev` proxies the API to the Flask dev server (`make serve-dev`, port 5000).
 const backend = process.env.BACKEND_URL || 'http://127.0.0.1:5000'
@@ -12,6 +12,6 @@ export default defineConfig({
   },
   test: {
     environment: 'jsdom',
-    include: ['tests/unit/**/*.spec.js'],
+    include: ['tests/unit/**/*.spec.ts'],
   },
 })

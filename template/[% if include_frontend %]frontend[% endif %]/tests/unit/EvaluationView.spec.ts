@@ -2,10 +2,11 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 import EvaluationView from '../../src/views/EvaluationView.vue'
-import * as api from '../../src/api/client.js'
-import { comparisonData, curvesData, heatmapData } from '../../src/charts/evaluation.js'
+import * as api from '../../src/api/client'
+import type { Report } from '../../src/api/client'
+import { comparisonData, curvesData, heatmapData } from '../../src/charts/evaluation'
 
-vi.mock('../../src/api/client.js', async (original) => ({
+vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
   listEvaluations: vi.fn(),
   evaluationReport: vi.fn(),
@@ -13,15 +14,16 @@ vi.mock('../../src/api/client.js', async (original) => ({
 
 // jsdom has no canvas: each chart renders as an element carrying what it was given.
 vi.mock('vue-chartjs', () => {
-  const stub = (kind) =>
+  const stub = (kind: string) =>
     defineComponent({
       props: ['data', 'options', 'type'],
-      setup: (props) => () => h('div', { 'data-chart': props.type ?? kind, 'data-points': JSON.stringify(props.data.datasets.map((d) => d.data.length)) }),
+      setup: (props) => () => h('div', { 'data-chart': props.type ?? kind, 'data-points': JSON.stringify(props.data.datasets.map((d: { data: unknown[] }) => d.data.length)) }),
     })
   return { Bar: stub('bar'), Line: stub('line'), Chart: stub('chart') }
 })
 
-const report = (name, f1s, history = { epoch: [1, 2, 3], train_loss: [1.2, 0.5, 0.3], val_accuracy: [0.6, 0.9, 0.95] }) => ({
+const curves = { epoch: [1, 2, 3], train_loss: [1.2, 0.5, 0.3], val_accuracy: [0.6, 0.9, 0.95] }
+const report = (name: string, f1s: [number, number], history: Record<string, number[]> = curves): Report => ({
   name,
   model: { architecture: 'SmallCNN', parameters: name === 'teacher' ? 70000 : 9000 },
   classes: ['a', 'b'],
@@ -44,8 +46,12 @@ const report = (name, f1s, history = { epoch: [1, 2, 3], train_loss: [1.2, 0.5, 
 
 beforeEach(() => {
   vi.resetAllMocks()
-  api.listEvaluations.mockResolvedValue({ models: [{ name: 'teacher' }, { name: 'student' }] })
-  api.evaluationReport.mockImplementation(async (name) =>
+  vi.mocked(api.listEvaluations).mockResolvedValue({
+    models: [report('teacher', [0.857, 0.75]), report('student', [0.8, 0.7])].map(
+      ({ name, accuracy, f1_macro, samples }) => ({ name, accuracy, f1_macro, samples }),
+    ),
+  })
+  vi.mocked(api.evaluationReport).mockImplementation(async (name) =>
     name === 'teacher' ? report('teacher', [0.857, 0.75]) : report('student', [0.8, 0.7], {}),
   )
 })
@@ -102,7 +108,7 @@ describe('evaluation page', () => {
   })
 
   it('explains an error from the backend', async () => {
-    api.listEvaluations.mockRejectedValue(new Error('Cannot reach the backend. Is the server running?'))
+    vi.mocked(api.listEvaluations).mockRejectedValue(new Error('Cannot reach the backend. Is the server running?'))
     const wrapper = mount(EvaluationView)
     await flushPromises()
     expect(wrapper.find('[data-test="error"]').text()).toBe('Cannot reach the backend. Is the server running?')

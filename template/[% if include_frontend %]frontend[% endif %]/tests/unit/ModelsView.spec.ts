@@ -1,27 +1,27 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import ModelsView from '../../src/views/ModelsView.vue'
-import * as api from '../../src/api/client.js'
+import * as api from '../../src/api/client'
 
-vi.mock('../../src/api/client.js', async (original) => ({
+vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
   listModels: vi.fn(),
   predictionLog: vi.fn(),
   queueLowConfidence: vi.fn(),
 }))
 
-const summary = (ready) => ({
+const summary = (ready: number) => ({
   enabled: true, keep_images: true, auto_queue: false, max_rows: 10000,
   threshold: 0.6, logged: 40, low_confidence: 3, ready_to_queue: ready,
 })
 
 beforeEach(() => {
   vi.resetAllMocks()
-  api.listModels.mockResolvedValue({ models: [], serving: 'v1', engine: 'onnxruntime' })
-  api.predictionLog
+  vi.mocked(api.listModels).mockResolvedValue({ models: [], serving: 'v1', engine: 'onnxruntime' })
+  vi.mocked(api.predictionLog)
     .mockResolvedValueOnce({ summary: summary(3), predictions: [] })
     .mockResolvedValue({ summary: summary(0), predictions: [] })
-  api.queueLowConfidence.mockResolvedValue({ queued: 2, duplicates: 1, skipped: 0 })
+  vi.mocked(api.queueLowConfidence).mockResolvedValue({ queued: 2, duplicates: 1, skipped: 0 })
 })
 
 describe('models page', () => {

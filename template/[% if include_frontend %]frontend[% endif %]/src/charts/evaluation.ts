@@ -2,9 +2,10 @@
 // Pure functions: the components only hand them to vue-chartjs.
 import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement,
-  PointElement, Tooltip,
+  PointElement, Tooltip, type ChartData, type ChartOptions, type ScriptableContext, type TooltipItem,
 } from 'chart.js'
-import { MatrixController, MatrixElement } from 'chartjs-chart-matrix'
+import { MatrixController, MatrixElement, type MatrixDataPoint } from 'chartjs-chart-matrix'
+import type { Report } from '../api/client'
 
 // Only what these charts use: Chart.js is tree-shakeable.
 Chart.register(
@@ -16,17 +17,21 @@ const CURVE_COLOURS = ['#2680c2', '#e12d39', '#27ab83', '#f0b429', '#8719e0']
 
 // Confusion matrix as a heat map: one cell per (true, predicted) pair, darker = more images.
 // Rows are true classes (top to bottom), columns predicted classes, as in the report.
-export function heatmapData(report) {
+type Cell = MatrixDataPoint & { x: string; y: string; v: number }
+
+export function heatmapData(report: Pick<Report, 'classes' | 'confusion'>): ChartData<'matrix', Cell[]> {
   const { classes, confusion } = report
   const max = Math.max(1, ...confusion.flat())
-  const cells = confusion.flatMap((row, t) => row.map((count, p) => ({ x: classes[p], y: classes[t], v: count })))
+  const cells = confusion.flatMap((row, t) =>
+    row.map((count, p) => ({ x: classes[p] ?? '', y: classes[t] ?? '', v: count })),
+  )
   return {
     datasets: [
       {
         label: 'test images',
         data: cells,
-        backgroundColor: (context) => {
-          const cell = context.dataset.data[context.dataIndex]
+        backgroundColor: (context: ScriptableContext<'matrix'>) => {
+          const cell = context.dataset.data[context.dataIndex] as Cell | undefined
           const alpha = cell ? 0.08 + 0.92 * (cell.v / max) : 0
           return cell && cell.x !== cell.y && cell.v ? `rgba(225, 45, 57, ${alpha})` : `rgba(38, 128, 194, ${alpha})`
         },
@@ -39,7 +44,7 @@ export function heatmapData(report) {
   }
 }
 
-export function heatmapOptions(report) {
+export function heatmapOptions(report: Pick<Report, 'classes'>): ChartOptions<'matrix'> {
   const { classes } = report
   return {
     maintainAspectRatio: false,
@@ -49,7 +54,10 @@ export function heatmapOptions(report) {
       tooltip: {
         callbacks: {
           title: () => '',
-          label: (item) => `true ${item.raw.y} → predicted ${item.raw.x}: ${item.raw.v}`,
+          label: (item: TooltipItem<'matrix'>) => {
+            const cell = item.raw as Cell
+            return `true ${cell.y} → predicted ${cell.x}: ${cell.v}`
+          },
         },
       },
     },
@@ -63,14 +71,14 @@ export function heatmapOptions(report) {
 
 // Training curves: one line per column of the history except `epoch`; losses on the left axis,
 // accuracies (0..1) on the right.
-export function curvesData(history) {
+export function curvesData(history: Record<string, number[]>): ChartData<'line'> {
   const epochs = history.epoch ?? []
   const series = Object.keys(history).filter((key) => key !== 'epoch')
   return {
     labels: epochs,
     datasets: series.map((key, i) => ({
       label: key,
-      data: history[key],
+      data: history[key] ?? [],
       borderColor: CURVE_COLOURS[i % CURVE_COLOURS.length],
       backgroundColor: CURVE_COLOURS[i % CURVE_COLOURS.length],
       yAxisID: key.includes('acc') ? 'accuracy' : 'loss',
@@ -79,7 +87,7 @@ export function curvesData(history) {
   }
 }
 
-export const curvesOptions = {
+export const curvesOptions: ChartOptions<'line'> = {
   maintainAspectRatio: false,
   animation: false,
   scales: {
@@ -90,7 +98,9 @@ export const curvesOptions = {
 }
 
 // Two models side by side: per-class F1 as grouped bars.
-export function comparisonData(left, right) {
+type Comparable = Pick<Report, 'name' | 'classes' | 'per_class'>
+
+export function comparisonData(left: Comparable, right: Comparable): ChartData<'bar'> {
   return {
     labels: left.classes,
     datasets: [left, right].map((report, i) => ({
@@ -101,7 +111,7 @@ export function comparisonData(left, right) {
   }
 }
 
-export const comparisonOptions = {
+export const comparisonOptions: ChartOptions<'bar'> = {
   maintainAspectRatio: false,
   animation: false,
   scales: { y: { min: 0, max: 1, title: { display: true, text: 'F1 (test split)' } } },

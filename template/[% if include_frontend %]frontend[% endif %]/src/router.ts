@@ -1,7 +1,7 @@
-import { createRouter, createWebHistory } from 'vue-router'
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import PredictView from './views/PredictView.vue'
 
-export const routes = [
+export const routes: RouteRecordRaw[] = [
   { path: '/', name: 'predict', component: PredictView },
   { path: '/annotate', name: 'annotate', component: () => import('./views/AnnotateView.vue') },
   { path: '/review', name: 'review', component: () => import('./views/ReviewView.vue') },

@@ -1,6 +1,6 @@
 import { createApp } from 'vue'
 import App from './App.vue'
-import { router } from './router.js'
+import { router } from './router'
 import './style.css'
 
 createApp(App).use(router).mount('#app')

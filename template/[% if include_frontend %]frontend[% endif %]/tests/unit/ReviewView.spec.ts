@@ -1,32 +1,36 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import ReviewView from '../../src/views/ReviewView.vue'
-import * as api from '../../src/api/client.js'
+import * as api from '../../src/api/client'
+import type { Agreement, ReviewItem } from '../../src/api/client'
 
-vi.mock('../../src/api/client.js', async (original) => ({
+vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
   reviewList: vi.fn(),
   settleItem: vi.fn(),
 }))
 
-const disputed = {
+const disputed: ReviewItem = {
   id: 7,
+  sha256: 'sha7',
+  status: 'disputed',
+  label: null,
   original_name: 'x.png',
   image_url: '/img/7',
   suggestion: { label: '3', confidence: 0.52, model_version: 'v1' },
   labels: [
-    { id: 1, annotator: 'alice', label: '3' },
-    { id: 2, annotator: 'bob', label: '8' },
+    { id: 1, annotator: 'alice', kind: 'label', label: '3' },
+    { id: 2, annotator: 'bob', kind: 'label', label: '8' },
   ],
 }
-const agreement = { items_compared: 3, percent_agreement: 66.7, cohen_kappa: 0.571, annotators: ['alice', 'bob'] }
+const agreement: Agreement = { items_compared: 3, percent_agreement: 66.7, cohen_kappa: 0.571, annotators: ['alice', 'bob'] }
 
 beforeEach(() => {
   vi.clearAllMocks()
-  api.reviewList
+  vi.mocked(api.reviewList)
     .mockResolvedValueOnce({ items: [disputed], classes: ['3', '8'], agreement })
     .mockResolvedValue({ items: [], classes: ['3', '8'], agreement })
-  api.settleItem.mockResolvedValue({})
+  vi.mocked(api.settleItem).mockResolvedValue({})
 })
 
 describe('review', () => {

@@ -1,9 +1,10 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AnnotateView from '../../src/views/AnnotateView.vue'
-import * as api from '../../src/api/client.js'
+import * as api from '../../src/api/client'
+import type { AnnotationItem, ReviewItem } from '../../src/api/client'
 
-vi.mock('../../src/api/client.js', async (original) => ({
+vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
   nextItem: vi.fn(),
   setLabel: vi.fn(),
@@ -14,17 +15,19 @@ vi.mock('../../src/api/client.js', async (original) => ({
 
 const classes = ['0', '1', '2']
 const suggestion = { label: '2', confidence: 0.61, model_version: 'v1.0.0' }
-const item = (id) => ({ id, original_name: `img${id}.png`, image_url: `/img/${id}`, label: null, suggestion })
+const item = (id: number): AnnotationItem => ({
+  id, original_name: `img${id}.png`, image_url: `/img/${id}`, sha256: `sha${id}`, status: 'queued', label: null, suggestion,
+})
 
 beforeEach(() => {
   vi.resetAllMocks() // also drops unused mockResolvedValueOnce values
-  api.nextItem
+  vi.mocked(api.nextItem)
     .mockResolvedValueOnce({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
     .mockResolvedValueOnce({ item: item(2), classes, progress: { total: 2, labeled: 1, disputed: 0 } })
     .mockResolvedValue({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
-  api.setLabel.mockResolvedValue({})
-  api.clearLabel.mockResolvedValue({})
-  api.recentLabels.mockResolvedValue({ items: [] })
+  vi.mocked(api.setLabel).mockResolvedValue({})
+  vi.mocked(api.clearLabel).mockResolvedValue({})
+  vi.mocked(api.recentLabels).mockResolvedValue({ items: [] })
 })
 
 describe('annotation tool', () => {
@@ -77,8 +80,8 @@ describe('annotation tool', () => {
   })
 
   it('uploads many images in chunks with a progress bar and lists the rejected ones', async () => {
-    api.uploadItems.mockImplementation(async (files) => ({
-      added: files.filter((file) => file.name !== 'bad.png').map((file) => ({ id: file.name })),
+    vi.mocked(api.uploadItems).mockImplementation(async (files) => ({
+      added: files.filter((file) => file.name !== 'bad.png').map((_, i) => item(100 + i)),
       duplicates: 0,
       rejected: files.filter((file) => file.name === 'bad.png').map((file) => ({ name: file.name, error: 'not an image' })),
       progress: { total: 44, labeled: 0, disputed: 0 },
@@ -92,7 +95,7 @@ describe('annotation tool', () => {
     Object.defineProperty(input.element, 'value', { value: '', writable: true, configurable: true })
     await input.trigger('change')
     await flushPromises()
-    expect(api.uploadItems.mock.calls.map(([batch]) => batch.length)).toEqual([20, 20, 5])
+    expect(vi.mocked(api.uploadItems).mock.calls.map(([batch]) => batch.length)).toEqual([20, 20, 5])
     expect(wrapper.find('[data-test="upload-progress"]').attributes('value')).toBe('45')
     expect(wrapper.find('[data-test="notice"]').text()).toBe('44 added, 0 already queued, 1 rejected')
     expect(wrapper.find('[data-test="rejected"]').text()).toBe('bad.png: not an image')
@@ -100,8 +103,10 @@ describe('annotation tool', () => {
   })
 
   it('reopens an earlier label from the recent list and relabels it', async () => {
-    const earlier = { ...item(9), label: '0', labels: [{ annotator: 'anonymous', kind: 'label', label: '0' }] }
-    api.recentLabels.mockResolvedValue({ items: [earlier] })
+    const earlier: ReviewItem = {
+      ...item(9), label: '0', status: 'labeled', labels: [{ id: 1, annotator: 'anonymous', kind: 'label', label: '0' }],
+    }
+    vi.mocked(api.recentLabels).mockResolvedValue({ items: [earlier] })
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     expect(wrapper.find('[data-test="recent-item"]').text()).toContain('0')
@@ -114,7 +119,7 @@ describe('annotation tool', () => {
   })
 
   it('shows the error and keeps the item when labeling fails', async () => {
-    api.setLabel.mockRejectedValueOnce(new api.ApiError('database unavailable, try again later', 503))
+    vi.mocked(api.setLabel).mockRejectedValueOnce(new api.ApiError('database unavailable, try again later', 503))
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     await wrapper.find('[data-test="label-0"]').trigger('click')
