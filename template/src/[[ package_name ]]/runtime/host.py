@@ -35,7 +35,12 @@ def cpu_features() -> set[str]:
     """Upper-case feature names this CPU reports (numpy's CPUID detection), e.g. {'AVX2', 'FMA3'}."""
     features = {name for name, present in _NUMPY_FEATURES.items() if present}
     flags = set(_cpuinfo().get("flags", "").split())
-    if "AVX2" in features:  # numpy does not list these; only trust them when CPUID agrees on AVX2
+    # /proc/cpuinfo describes the physical CPU, CPUID the one this process runs on: under
+    # `qemu-x86_64 -cpu Haswell` they differ. So the flags numpy does not list (AMX, AVX-VNNI) are
+    # taken from /proc/cpuinfo only when it agrees with CPUID on the features both report.
+    shared = {"avx2": "AVX2", "avx512f": "AVX512F", "fma": "FMA3"}
+    agrees = all((flag in flags) == (name in features) for flag, name in shared.items())
+    if agrees and "AVX2" in features:
         features |= {name.upper() for name in ("amx_int8", "avx_vnni") if name in flags}
     return features
 
