@@ -1,10 +1,14 @@
-"""Flask app factory: `create_app()` wires config, database, blueprints and the model."""
+"""App factory: `create_app()` wires config, database, blueprints and the model.
+
+APIFlask is Flask plus request/response schemas declared on each route (serving/api/*.py); the
+OpenAPI document at /api/openapi.json and the docs page at /api/docs are generated from them.
+"""
 
 import logging
 import os
 from pathlib import Path
 
-from flask import Flask
+from apiflask import APIFlask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,7 +18,7 @@ from ..runtime.golden import GoldenSetError
 from .batching import MicroBatcher
 from .config import config_from_env
 from .db_models import ModelVersion
-from .errors import register_error_handlers
+from .errors import Error, register_error_handlers
 from .extensions import db, migrate
 from .registry import LoadedModel, ModelHolder, local_version, register_version
 
@@ -24,13 +28,35 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+# The document's own settings (APIFlask config keys); the docs page's assets are in config.py.
+OPENAPI_SETTINGS = {
+    "VALIDATION_ERROR_STATUS_CODE": 400,  # this API's status for a malformed request, as before APIFlask
+    "VALIDATION_ERROR_SCHEMA": Error,
+    "HTTP_ERROR_SCHEMA": Error,
+    "SECURITY_SCHEMES": {
+        "AdminToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "ADMIN_TOKEN of the server, when it sets one (then required for writes)",
+        }
+    },
+    "DESCRIPTION": "Predictions, model versions, annotation and evaluation reports of this project's "
+    "model. Errors are JSON `{\"error\": ..., \"detail\": ...}` (schema `Error`).",
+}
 log = logging.getLogger(__name__)
 
 
-def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
+def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFlask:
     instance = os.path.abspath(os.environ.get("INSTANCE_PATH", "instance"))
-    app = Flask(__name__, instance_path=instance)
-    app.config.update(config_from_env(instance))
+    app = APIFlask(
+        __name__,
+        title="Model serving API",
+        version="1.0.0",
+        instance_path=instance,
+        spec_path="/api/openapi.json",
+        docs_path="/api/docs",  # under /api: the frontend's proxy sends /api to this server
+    )
+    app.config.update(OPENAPI_SETTINGS | config_from_env(instance))
     app.config.update(overrides or {})
     os.makedirs(app.instance_path, exist_ok=True)
 
@@ -55,11 +81,12 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
         return response
 
     from . import web
-    from .api import annotations, evaluation, health, models, openapi, predict, predictions
+    from .api import annotations, evaluation, finish_document, health, models, predict, predictions
 
-    for module in (health, predict, models, annotations, predictions, evaluation, openapi, web):
+    for module in (health, predict, models, annotations, predictions, evaluation, web):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
+    app.spec_processor(finish_document)
     from .cli import register_cli
 
     register_cli(app)
@@ -82,7 +109,7 @@ def stay_unready(holder: ModelHolder, error: GoldenSetError) -> None:
     log.error("not ready: %s", error)
 
 
-def load_startup_model(app: Flask) -> LoadedModel | None:
+def load_startup_model(app: APIFlask) -> LoadedModel | None:
     """Load the active version; on an empty database register MODEL_DIR first.
 
     A missing or corrupt model raises ArtifactError, so the server refuses to start. A model that

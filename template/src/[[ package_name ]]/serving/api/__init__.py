@@ -1,8 +1,93 @@
-"""Blueprints, one per area: health, predict, models, annotations, predictions (log), evaluation, openapi."""
+"""Blueprints, one per area: health, predict, models, annotations, predictions (log), evaluation.
+Each route declares its request and response schemas beside it; they make /api/openapi.json."""
 
+from apiflask.fields import Boolean, File, Float
 from flask import current_app
+from marshmallow import ValidationError
 
 from ..registry import LoadedModel, ModelHolder
+
+# Uploads say which files they take with OpenAPI's multipart `encoding` (contentType per field), so
+# that a client, and the contract test's schemathesis hooks (tests/serving/schemathesis_hooks.py),
+# know a valid value is a real image or a real .zip, not any bytes. APIFlask has no place for
+# `encoding`, so the field carries a marker that finish_document() turns into it.
+UPLOAD_MARKER = "x-upload"
+UPLOAD_MEDIA_TYPES = {
+    "image": "image/png, image/jpeg, image/bmp, image/gif, image/webp, image/tiff",
+    "zip": "application/zip",
+}
+IMAGE_FILE = {UPLOAD_MARKER: "image"}
+ZIP_FILE = {UPLOAD_MARKER: "zip"}
+
+
+def image_file(field: str, description: str) -> File:
+    return File(
+        required=True,
+        metadata=IMAGE_FILE | {"description": description},
+        error_messages={"required": f"send the image as multipart/form-data in a field named '{field}'"},
+    )
+
+
+class JSONBoolean(Boolean):
+    """A JSON body's boolean: true or false only (marshmallow's Boolean also takes 1, "yes", ...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+class JSONNumber(Float):
+    """A JSON body's number: not a string holding one, nor a boolean (marshmallow's Float takes both)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("must be a number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def upload_encoding(schema: dict) -> dict:
+    """The multipart `encoding` of a form schema's marked file fields (markers removed)."""
+    encoding = {}
+    for name, field in schema.get("properties", {}).items():
+        for node in (field, field.get("items", {})):
+            kind = node.pop(UPLOAD_MARKER, None)
+            if kind:
+                encoding[name] = {"contentType": UPLOAD_MEDIA_TYPES[kind]}
+    return encoding
+
+
+def replace_refs(node, renamed: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in renamed:
+            node["$ref"] = f"#/components/schemas/{renamed[ref.rsplit('/', 1)[1]]}"
+        for value in node.values():
+            replace_refs(value, renamed)
+    elif isinstance(node, list):
+        for value in node:
+            replace_refs(value, renamed)
+
+
+def finish_document(spec: dict) -> dict:
+    """The generated document, finished: uploads get their `encoding`, and a schema apispec
+    registered twice (as `Name` and `Name1`) is one component again."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    encodings = {name: upload_encoding(schema) for name, schema in schemas.items()}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
+            if form and encodings.get(form["schema"].get("$ref", "").rsplit("/", 1)[-1]):
+                form["encoding"] = encodings[form["schema"]["$ref"].rsplit("/", 1)[-1]]
+    twins = {
+        name: name.rstrip("0123456789")
+        for name, schema in schemas.items()
+        if name[-1].isdigit() and schemas.get(name.rstrip("0123456789")) == schema
+    }
+    for name in twins:
+        del schemas[name]
+    replace_refs(spec, twins)
+    return spec
 
 
 def current_model() -> LoadedModel:
