@@ -14,9 +14,9 @@ import io
 import zipfile
 
 import schemathesis
-from schemathesis.transport.serialization import Binary
 from hypothesis import strategies as st
 from PIL import Image
+from schemathesis.transport.serialization import Binary
 
 FORMATS = {"PNG": "png", "JPEG": "jpg", "BMP": "bmp", "GIF": "gif", "WEBP": "webp", "TIFF": "tif"}
 
@@ -37,8 +37,6 @@ def archive(images: list[tuple[bytes, str]]) -> bytes:
     return buffer.getvalue()
 
 
-
-
 def images(image_format: str) -> st.SearchStrategy[bytes]:
     return st.builds(
         encoded,
@@ -57,17 +55,19 @@ schemathesis.openapi.media_type("application/zip", st.lists(ANY_IMAGE, min_size=
 
 @schemathesis.hook
 def before_call(context, case, **kwargs):
-    """The media-type strategy draws one file even for an array of files (`images` of POST
-    /api/annotations/items), in positive and negative cases alike. On the wire one file part and a
-    list of one are the same request, so: a positive case sends it as the list of one the schema
-    describes; a negative case sends a plain-text part instead, which is not a file at all, so the
-    request stays invalid (otherwise the server "accepts invalid data" that is in fact valid)."""
+    """For an array of files (`images` of POST /api/annotations/items) the media-type strategy draws
+    one real file, in positive and negative cases alike, and so replaces whatever the negative case
+    had made invalid. A positive case sends it as the list of one the schema describes; a negative
+    case sends a plain-text part instead, not a file at all, so the request stays invalid (else the
+    server "accepts invalid data" that is in fact a valid upload)."""
     if not isinstance(case.body, dict) or case.meta is None:
         return
     positive = case.meta.generation.mode.is_positive
     for name, value in case.body.items():
-        if isinstance(value, bytes | Binary) and array_of_files(case.operation, name):
-            case.body[name] = [value] if positive else "not a file"
+        files = value if isinstance(value, list) else [value]
+        drawn = bool(files) and all(isinstance(item, bytes | Binary) for item in files)
+        if drawn and array_of_files(case.operation, name):
+            case.body[name] = files if positive else "not a file"
 
 
 def array_of_files(operation, name: str) -> bool:

@@ -41,7 +41,7 @@ OPENAPI_SETTINGS = {
         }
     },
     "DESCRIPTION": "Predictions, model versions, annotation and evaluation reports of this project's "
-    "model. Errors are JSON `{\"error\": ..., \"detail\": ...}` (schema `Error`).",
+    'model. Errors are JSON `{"error": ..., "detail": ...}` (schema `Error`).',
 }
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,12 @@ LABEL_ERRORS = WRITE_ERRORS | {
     "or `accepted` is true but the label is not the model's suggestion",
     507: "Annotation storage is not writable",
 }
-PNG_RESPONSE = {200: {"description": "PNG image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+PNG_RESPONSE = {
+    200: {
+        "description": "PNG image",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
 def choice(allowed: tuple[str, ...]) -> OneOf:
@@ -79,14 +84,20 @@ class Label(Schema):
     superseded_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
     suggestion_label = String(required=True, allow_none=True)
     suggestion_confidence = Float(required=True, allow_none=True)
-    accepted = JSONBoolean(required=True, allow_none=True, metadata={"description": "the suggestion taken as is"})
+    accepted = JSONBoolean(
+        required=True, allow_none=True, metadata={"description": "the suggestion taken as is"}
+    )
 
 
 class Item(Schema):
     id = Integer(required=True)
     original_name = String(required=True)
     sha256 = String(required=True)
-    label = String(required=True, allow_none=True, metadata={"description": "agreed label; null while queued or disputed"})
+    label = String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "agreed label; null while queued or disputed"},
+    )
     labeled_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
     status = String(required=True, metadata={"enum": list(ITEM_STATUSES)})
     suggestion = Nested(Suggestion, required=True, allow_none=True)
@@ -103,7 +114,12 @@ class QueueResult(Schema):
     added = List(Nested(Item), required=True)
     duplicates = Integer(required=True, metadata={"description": "images already queued (same sha256)"})
     rejected = List(Nested(Rejected), required=True)
-    progress = Nested(Progress, required=True, allow_none=True, metadata={"description": "null when the database went away after the write"})
+    progress = Nested(
+        Progress,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when the database went away after the write"},
+    )
 
 
 class ItemList(Schema):
@@ -112,7 +128,9 @@ class ItemList(Schema):
 
 
 class NextItem(Schema):
-    item = Nested(Item, required=True, allow_none=True, metadata={"description": "null when the queue is done"})
+    item = Nested(
+        Item, required=True, allow_none=True, metadata={"description": "null when the queue is done"}
+    )
     classes = List(String(), required=True, metadata={"description": "the served model's classes"})
     order = String(required=True, metadata={"enum": list(ORDERS)})
     queue = String(required=True, metadata={"enum": list(QUEUES)})
@@ -126,7 +144,9 @@ class ItemAndProgress(Schema):
 
 class ItemHistory(Schema):
     item = Nested(Item, required=True)
-    history = List(Nested(Label), required=True, metadata={"description": "every label, superseded ones included"})
+    history = List(
+        Nested(Label), required=True, metadata={"description": "every label, superseded ones included"}
+    )
 
 
 class Agreement(Schema):
@@ -188,7 +208,9 @@ class ImagesUpload(Schema):
     images = List(
         File(metadata=IMAGE_FILE),
         required=True,
-        validate=Length(1, MAX_FILES_PER_UPLOAD, error=f"send 1 to {MAX_FILES_PER_UPLOAD} images per request"),
+        validate=Length(
+            1, MAX_FILES_PER_UPLOAD, error=f"send 1 to {MAX_FILES_PER_UPLOAD} images per request"
+        ),
         error_messages={"required": "send images as multipart/form-data in fields named 'images'"},
     )
 
@@ -202,12 +224,18 @@ class ArchiveUpload(Schema):
 
 
 class LabelRequest(Schema):
-    label = String(required=True, validate=Length(1, 64), metadata={"description": "one of the served model's classes"})
-    accepted = JSONBoolean(load_default=False, metadata={"description": "true when the model's suggestion was taken as is"})
+    label = String(
+        required=True, validate=Length(1, 64), metadata={"description": "one of the served model's classes"}
+    )
+    accepted = JSONBoolean(
+        load_default=False, metadata={"description": "true when the model's suggestion was taken as is"}
+    )
 
 
 class ReviewRequest(Schema):
-    label = String(required=True, validate=Length(1, 64), metadata={"description": "one of the served model's classes"})
+    label = String(
+        required=True, validate=Length(1, 64), metadata={"description": "one of the served model's classes"}
+    )
 
 
 def storage() -> Path:
@@ -298,20 +326,29 @@ def queue_files(named_files) -> tuple[list[dict], int, list[dict]]:
 @bp.post("/items")
 @bp.input(AnnotatorHeader, location="headers")
 @bp.input(ImagesUpload, location="files")
-@bp.output(QueueResult, status_code=201, description="Queued; files that could not be queued are in `rejected`")
+@bp.output(
+    QueueResult, status_code=201, description="Queued; files that could not be queued are in `rejected`"
+)
 @bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=UPLOAD_ERRORS)
 def upload_items(headers_data, files_data):
     """Queue up to 100 images; each gets the served model's suggestion"""
     annotator(write=True)
     files = files_data["images"]
     added, duplicates, rejected = queue_files((f.filename or "", f.read(), None) for f in files)
-    return {"added": added, "duplicates": duplicates, "rejected": rejected, "progress": progress_after_write()}, 201
+    return {
+        "added": added,
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "progress": progress_after_write(),
+    }, 201
 
 
 @bp.post("/archive")
 @bp.input(AnnotatorHeader, location="headers")
 @bp.input(ArchiveUpload, location="files")
-@bp.output(QueueResult, status_code=201, description="Queued; members that could not be queued are in `rejected`")
+@bp.output(
+    QueueResult, status_code=201, description="Queued; members that could not be queued are in `rejected`"
+)
 @bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=UPLOAD_ERRORS)
 def upload_archive(headers_data, files_data):
     """Queue the images in one .zip (unsafe or non-image members are listed)"""
@@ -322,7 +359,12 @@ def upload_archive(headers_data, files_data):
         current_app.config["ARCHIVE_MAX_MEMBERS"],
     )
     added, duplicates, rejected = queue_files((m.name, m.data, m.problem) for m in members)
-    return {"added": added, "duplicates": duplicates, "rejected": rejected, "progress": progress_after_write()}, 201
+    return {
+        "added": added,
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "progress": progress_after_write(),
+    }, 201
 
 
 @bp.get("/items")
@@ -480,7 +522,11 @@ def stats():
         .where(AnnotationItem.label.is_not(None))
         .group_by(AnnotationItem.label)
     )
-    return {"progress": progress(), "per_label": {label: count for label, count in rows}, "agreement": agreement()}
+    return {
+        "progress": progress(),
+        "per_label": {label: count for label, count in rows},
+        "agreement": agreement(),
+    }
 
 
 @bp.post("/export")

@@ -79,15 +79,21 @@ class EvaluationReport(EvaluationSummary):
     classes = List(String(), required=True)
     per_class = List(Nested(ClassScores), required=True)
     confusion = List(
-        List(Integer()), required=True, metadata={"description": "rows: true class, columns: predicted (counts)"}
+        List(Integer()),
+        required=True,
+        metadata={"description": "rows: true class, columns: predicted (counts)"},
     )
     history = Dict(
         keys=String(),
         values=List(Float()),
         required=True,
-        metadata={"description": "training curves: column (epoch, train_loss, val_accuracy, ...) -> per-epoch values"},
+        metadata={
+            "description": "training curves: column (epoch, train_loss, val_accuracy...) -> per-epoch values"
+        },
     )
-    misclassified = List(Nested(Misclassified), required=True, metadata={"description": "most confident first"})
+    misclassified = List(
+        Nested(Misclassified), required=True, metadata={"description": "most confident first"}
+    )
 
 
 def evaluation_root() -> Path:
@@ -150,7 +156,12 @@ def get_report(name: str):
 @bp.get("/<name>/misclassified/<int:index>")
 @bp.doc(
     responses=NO_REPORT
-    | {200: {"description": "PNG image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}}
+    | {
+        200: {
+            "description": "PNG image",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
 )
 def misclassified_image(name: str, index: int):
     """A misclassified test image of the report (PNG)"""

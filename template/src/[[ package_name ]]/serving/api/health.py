@@ -68,7 +68,12 @@ def readyz():
 @bp.get("/metrics")
 @bp.doc(
     summary="Prometheus metrics",
-    responses={200: {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "description": "Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
 )
 def metrics():
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # gunicorn with several workers

@@ -34,7 +34,9 @@ class ImageUpload(Schema):
 class Prediction(Schema):
     label = String(required=True, metadata={"description": "the most probable class"})
     confidence = Float(required=True, metadata={"description": "its probability"})
-    probabilities = Dict(keys=String(), values=Float(), required=True, metadata={"description": "class -> probability"})
+    probabilities = Dict(
+        keys=String(), values=Float(), required=True, metadata={"description": "class -> probability"}
+    )
     model_version = String(required=True)
     engine = String(required=True, metadata={"description": "onnxruntime or tensorrt"})
     latency_ms = Float(required=True, metadata={"description": "preprocessing + inference"})
