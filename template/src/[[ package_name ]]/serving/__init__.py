@@ -11,6 +11,7 @@ from pathlib import Path
 from apiflask import APIFlask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter
 
 from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
@@ -46,6 +47,15 @@ OPENAPI_SETTINGS = {
 log = logging.getLogger(__name__)
 
 
+class SignedIntConverter(IntegerConverter):
+    """`<int:...>` that also matches negative numbers, so an id that cannot exist (e.g. -1) reaches
+    its route and gets that route's documented 404, instead of falling through to the web UI's
+    catch-all (GET only: 405)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **(kwargs | {"signed": True}))
+
+
 def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFlask:
     instance = os.path.abspath(os.environ.get("INSTANCE_PATH", "instance"))
     app = APIFlask(
@@ -56,6 +66,7 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
         spec_path="/api/openapi.json",
         docs_path="/api/docs",  # under /api: the frontend's proxy sends /api to this server
     )
+    app.url_map.converters["int"] = SignedIntConverter  # before any route is added
     app.config.update(OPENAPI_SETTINGS | config_from_env(instance))
     app.config.update(overrides or {})
     os.makedirs(app.instance_path, exist_ok=True)

@@ -14,9 +14,11 @@ from ..registry import LoadedModel, ModelHolder
 UPLOAD_MARKER = "x-upload"
 UPLOAD_MEDIA_TYPES = {
     "image": "image/png, image/jpeg, image/bmp, image/gif, image/webp, image/tiff",
+    "images": "image/*",  # each part of an array of files: one of the above
     "zip": "application/zip",
 }
 IMAGE_FILE = {UPLOAD_MARKER: "image"}
+IMAGE_FILES = {UPLOAD_MARKER: "images"}
 ZIP_FILE = {UPLOAD_MARKER: "zip"}
 
 
@@ -70,15 +72,19 @@ def replace_refs(node, renamed: dict[str, str]) -> None:
 
 
 def finish_document(spec: dict) -> dict:
-    """The generated document, finished: uploads get their `encoding`, and a schema apispec
-    registered twice (as `Name` and `Name1`) is one component again."""
+    """The generated document, finished: uploads get their `encoding`, a body with required fields
+    is itself required, and a schema apispec registered twice (`Name`, `Name1`) is one again."""
     schemas = spec.get("components", {}).get("schemas", {})
     encodings = {name: upload_encoding(schema) for name, schema in schemas.items()}
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
-            form = operation.get("requestBody", {}).get("content", {}).get("multipart/form-data")
-            if form and encodings.get(form["schema"].get("$ref", "").rsplit("/", 1)[-1]):
-                form["encoding"] = encodings[form["schema"]["$ref"].rsplit("/", 1)[-1]]
+            body = operation.get("requestBody", {})
+            for media_type, content in body.get("content", {}).items():
+                name = content["schema"].get("$ref", "").rsplit("/", 1)[-1]
+                if schemas.get(name, {}).get("required"):
+                    body["required"] = True  # a body with required fields cannot be left out
+                if media_type == "multipart/form-data" and encodings.get(name):
+                    content["encoding"] = encodings[name]
     twins = {
         name: name.rstrip("0123456789")
         for name, schema in schemas.items()

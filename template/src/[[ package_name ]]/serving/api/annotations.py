@@ -27,7 +27,7 @@ from ..archive import read_archive
 from ..auth import ANNOTATOR_PATTERN, OPTIONAL_ADMIN_TOKEN, AnnotatorHeader, annotator
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
-from . import IMAGE_FILE, ZIP_FILE, JSONBoolean, current_model
+from . import IMAGE_FILES, ZIP_FILE, JSONBoolean, current_model
 
 bp = APIBlueprint("annotations", __name__, url_prefix="/api/annotations", tag="Annotations")
 MAX_FILES_PER_UPLOAD = 100
@@ -206,7 +206,7 @@ class ReviewQuery(Schema):
 
 class ImagesUpload(Schema):
     images = List(
-        File(metadata=IMAGE_FILE),
+        File(metadata=IMAGE_FILES),
         required=True,
         validate=Length(
             1, MAX_FILES_PER_UPLOAD, error=f"send 1 to {MAX_FILES_PER_UPLOAD} images per request"
