@@ -52,4 +52,5 @@ ANY_IMAGE = st.sampled_from(sorted(FORMATS)).flatmap(lambda f: images(f).map(lam
 schemathesis.openapi.media_type("application/zip", st.lists(ANY_IMAGE, min_size=1, max_size=4).map(archive))
 # `image/*` is the encoding of an array of files (POST /api/annotations/items): its strategy draws the
 # whole list, as a media-type strategy replaces the field's value rather than each item.
-schemathesis.openapi.media_type("image/*", st.lists(ANY_IMAGE.map(lambda pair: pair[0]), min_size=1, max_size=3))
+IMAGE_LISTS = st.lists(ANY_IMAGE.map(lambda pair: pair[0]), min_size=1, max_size=3)
+schemathesis.openapi.media_type("image/*", IMAGE_LISTS)
