@@ -1,11 +1,17 @@
 """Blueprints, one per area: health, predict, models, annotations, predictions (log), evaluation.
 Each route declares its request and response schemas beside it; they make /api/openapi.json."""
 
+import warnings
+
 from apiflask.fields import Boolean, File, Float
 from flask import current_app
 from marshmallow import ValidationError
 
 from ..registry import LoadedModel, ModelHolder
+
+# A schema used both nested and as a route's output is registered twice by apispec and APIFlask;
+# finish_document() makes it one component again, so the warning about it says nothing.
+warnings.filterwarnings("ignore", message=r".* has already been added to the spec", category=UserWarning)
 
 # Uploads say which files they take with OpenAPI's multipart `encoding` (contentType per field), so
 # that a client, and the contract test's schemathesis hooks (tests/serving/schemathesis_hooks.py),
