@@ -5,6 +5,7 @@ disagreements, export into the DVC data layout with a labels manifest."""
 from pathlib import Path
 
 from apiflask import APIBlueprint, Schema
+from marshmallow import EXCLUDE
 from apiflask.fields import Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import abort, current_app, send_file
@@ -205,6 +206,9 @@ class ReviewQuery(Schema):
 
 
 class ImagesUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other form fields are ignored (and so not `additionalProperties: false`)
+
     images = List(
         File(metadata=IMAGE_FILES),
         required=True,
@@ -216,6 +220,9 @@ class ImagesUpload(Schema):
 
 
 class ArchiveUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other form fields are ignored (and so not `additionalProperties: false`)
+
     archive = File(
         required=True,
         metadata=ZIP_FILE | {"description": ".zip of images; unsafe or non-image members are listed"},

@@ -7,6 +7,7 @@ benchmark's measure of what the HTTP stack alone costs.
 import time
 
 from apiflask import APIBlueprint, Schema
+from marshmallow import EXCLUDE
 from apiflask.fields import Dict, Float, Integer, String
 from flask import current_app
 from prometheus_client import Counter, Histogram
@@ -28,6 +29,9 @@ UPLOAD_ERRORS = {
 
 
 class ImageUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other form fields are ignored (and so not `additionalProperties: false`)
+
     image = image_file("image", "PNG, JPEG, BMP, GIF, WebP or TIFF; any size and colour mode")
 
 
