@@ -5,10 +5,10 @@ disagreements, export into the DVC data layout with a labels manifest."""
 from pathlib import Path
 
 from apiflask import APIBlueprint, Schema
-from marshmallow import EXCLUDE
 from apiflask.fields import Dict, File, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import abort, current_app, send_file
+from marshmallow import EXCLUDE
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 

@@ -7,9 +7,9 @@ benchmark's measure of what the HTTP stack alone costs.
 import time
 
 from apiflask import APIBlueprint, Schema
-from marshmallow import EXCLUDE
 from apiflask.fields import Dict, Float, Integer, String
 from flask import current_app
+from marshmallow import EXCLUDE
 from prometheus_client import Counter, Histogram
 
 from ...data.images import decode_image
