@@ -92,7 +92,8 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
         return response
 
     from . import web
-    from .api import annotations, evaluation, finish_document, health, models, predict, predictions
+    from .api import annotations, evaluation, health, models, predict, predictions
+    from .api.document import finish_document
 
     for module in (health, predict, models, annotations, predictions, evaluation, web):
         app.register_blueprint(module.bp)

@@ -38,13 +38,19 @@ def error_response(message: str, status: int, detail: dict | None = None, header
 
 
 def validation_summary(detail: dict) -> str:
-    """One line naming each invalid field and why, e.g. `limit: Must be between 1 and 500.`"""
+    """One line naming each invalid field and why, e.g. `limit: Must be between 1 and 500.`;
+    nested fields and list items by their path (`images.0: Not a valid file.`)."""
     parts = []
-    for fields in detail.values():
-        for field, messages in fields.items():
-            if isinstance(messages, dict):  # nested fields or list items: index -> messages
-                messages = [f"{key}: {value}" for key, value in messages.items()]
-            parts.append(f"{field}: {' '.join(str(message) for message in messages)}")
+
+    def add(path: str, messages) -> None:
+        if isinstance(messages, dict):
+            for key, value in messages.items():
+                add(f"{path}.{key}" if path else str(key), value)
+        else:
+            parts.append(f"{path}: {' '.join(str(message) for message in messages)}")
+
+    for fields in detail.values():  # location (query, json, files, headers) -> fields
+        add("", fields)
     return "; ".join(parts) or "invalid request"
 
 

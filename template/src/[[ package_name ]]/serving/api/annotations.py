@@ -28,7 +28,8 @@ from ..archive import read_archive
 from ..auth import ANNOTATOR_PATTERN, OPTIONAL_ADMIN_TOKEN, AnnotatorHeader, annotator
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
-from . import IMAGE_FILES, ZIP_FILE, JSONBoolean, current_model
+from . import JSONBoolean, current_model
+from .document import IMAGE_FILES, ZIP_FILE
 
 bp = APIBlueprint("annotations", __name__, url_prefix="/api/annotations", tag="Annotations")
 MAX_FILES_PER_UPLOAD = 100
