@@ -1,12 +1,17 @@
-"""Flask app factory: `create_app()` wires config, database, blueprints and the model."""
+"""App factory: `create_app()` wires config, database, blueprints and the model.
+
+APIFlask is Flask plus request/response schemas declared on each route (serving/api/*.py); the
+OpenAPI document at /api/openapi.json and the docs page at /api/docs are generated from them.
+"""
 
 import logging
 import os
 from pathlib import Path
 
-from flask import Flask
+from apiflask import APIFlask
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter
 
 from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
@@ -14,7 +19,7 @@ from ..runtime.golden import GoldenSetError
 from .batching import MicroBatcher
 from .config import config_from_env
 from .db_models import ModelVersion
-from .errors import register_error_handlers
+from .errors import Error, register_error_handlers
 from .extensions import db, migrate
 from .registry import LoadedModel, ModelHolder, local_version, register_version
 
@@ -24,13 +29,45 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
+# The document's own settings (APIFlask config keys); the docs page's assets are in config.py.
+OPENAPI_SETTINGS = {
+    "VALIDATION_ERROR_STATUS_CODE": 400,  # this API's status for a malformed request, as before APIFlask
+    "VALIDATION_ERROR_SCHEMA": Error,
+    "HTTP_ERROR_SCHEMA": Error,
+    "SECURITY_SCHEMES": {
+        "AdminToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "ADMIN_TOKEN of the server, when it sets one (then required for writes)",
+        }
+    },
+    "DESCRIPTION": "Predictions, model versions, annotation and evaluation reports of this project's "
+    'model. Errors are JSON `{"error": ..., "detail": ...}` (schema `Error`).',
+}
 log = logging.getLogger(__name__)
 
 
-def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
+class SignedIntConverter(IntegerConverter):
+    """`<int:...>` that also matches negative numbers, so an id that cannot exist (e.g. -1) reaches
+    its route and gets that route's documented 404, instead of falling through to the web UI's
+    catch-all (GET only: 405)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **(kwargs | {"signed": True}))
+
+
+def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFlask:
     instance = os.path.abspath(os.environ.get("INSTANCE_PATH", "instance"))
-    app = Flask(__name__, instance_path=instance)
-    app.config.update(config_from_env(instance))
+    app = APIFlask(
+        __name__,
+        title="Model serving API",
+        version="1.0.0",
+        instance_path=instance,
+        spec_path="/api/openapi.json",
+        docs_path="/api/docs",  # under /api: the frontend's proxy sends /api to this server
+    )
+    app.url_map.converters["int"] = SignedIntConverter  # before any route is added
+    app.config.update(OPENAPI_SETTINGS | config_from_env(instance))
     app.config.update(overrides or {})
     os.makedirs(app.instance_path, exist_ok=True)
 
@@ -55,11 +92,13 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> Flask:
         return response
 
     from . import web
-    from .api import annotations, evaluation, health, models, openapi, predict, predictions
+    from .api import annotations, evaluation, health, models, predict, predictions
+    from .api.document import finish_document
 
-    for module in (health, predict, models, annotations, predictions, evaluation, openapi, web):
+    for module in (health, predict, models, annotations, predictions, evaluation, web):
         app.register_blueprint(module.bp)
     register_error_handlers(app)
+    app.spec_processor(finish_document)
     from .cli import register_cli
 
     register_cli(app)
@@ -82,7 +121,7 @@ def stay_unready(holder: ModelHolder, error: GoldenSetError) -> None:
     log.error("not ready: %s", error)
 
 
-def load_startup_model(app: Flask) -> LoadedModel | None:
+def load_startup_model(app: APIFlask) -> LoadedModel | None:
     """Load the active version; on an empty database register MODEL_DIR first.
 
     A missing or corrupt model raises ArtifactError, so the server refuses to start. A model that

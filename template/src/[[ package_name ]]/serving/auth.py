@@ -12,10 +12,26 @@ also an `X-Annotator` name: there are no anonymous labels on a protected deploym
 import hmac
 import re
 
+from apiflask import Schema
+from apiflask.fields import String
+from apiflask.validators import Regexp
 from flask import abort, current_app, request
 
 ANONYMOUS = "anonymous"
 ANNOTATOR_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
+ANNOTATOR_RULE = "1-64 letters, digits, spaces or . _ @ -, starting with a letter or digit"
+# OpenAPI `security` of a write: open without ADMIN_TOKEN, a bearer token with it.
+OPTIONAL_ADMIN_TOKEN = [{}, {"AdminToken": []}]
+
+
+class AnnotatorHeader(Schema):
+    """The X-Annotator header of the annotation routes (validated before the route runs)."""
+
+    annotator = String(
+        data_key="X-Annotator",
+        validate=Regexp(ANNOTATOR_PATTERN, error=f"must be {ANNOTATOR_RULE}"),
+        metadata={"description": "who is labeling; recorded with every label (required with ADMIN_TOKEN)"},
+    )
 
 
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -51,8 +67,5 @@ def annotator(write: bool = False) -> str:
             abort(401, "annotation writes need an X-Annotator name on this server")
         return ANONYMOUS
     if not ANNOTATOR_PATTERN.match(name):
-        abort(
-            400,
-            "X-Annotator must be 1-64 letters, digits, spaces or . _ @ -, starting with a letter or digit",
-        )
+        abort(400, f"X-Annotator must be {ANNOTATOR_RULE}")
     return name

@@ -36,6 +36,10 @@
 - INFERENCE_THREADS: ONNX Runtime intra-op threads per process; default 0 (ONNX Runtime's own: one
   per core). gunicorn.conf.py sets it to the CPU count divided by the worker count (at least 1), so
   the workers together do not oversubscribe the cores
+- API_DOCS_ASSETS: where the interactive API docs page (/api/docs, Swagger UI) loads its JS and CSS
+  from: a URL prefix holding swagger-ui-bundle.js, swagger-ui-standalone-preset.js and swagger-ui.css;
+  default https://cdn.jsdelivr.net/npm/swagger-ui-dist@5 (a CDN: the browser, not the server, fetches
+  them). For an offline network, serve a copy of the npm package swagger-ui-dist and point this at it
 - INSTANCE_PATH: folder for the SQLite file and stores; default ./instance
 """
 
@@ -49,10 +53,21 @@ def flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def docs_assets(prefix: str) -> dict:
+    """APIFlask's Swagger UI settings for assets under `prefix`; no favicon from apiflask.com."""
+    prefix = prefix.rstrip("/")
+    return {
+        "SWAGGER_UI_BUNDLE_JS": f"{prefix}/swagger-ui-bundle.js",
+        "SWAGGER_UI_STANDALONE_PRESET_JS": f"{prefix}/swagger-ui-standalone-preset.js",
+        "SWAGGER_UI_CSS": f"{prefix}/swagger-ui.css",
+        "DOCS_FAVICON": f"{prefix}/favicon-32x32.png",
+    }
+
+
 def config_from_env(instance_path: str) -> dict:
     instance = Path(instance_path)
     env = os.environ.get
-    return {
+    return docs_assets(env("API_DOCS_ASSETS", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5")) | {
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MODEL_DIR": env("MODEL_DIR", INT8_DIR.as_posix()),

@@ -14,6 +14,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """RFC 3339 with its offset: SQLite gives back naive datetimes, which are UTC here."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
 class ModelVersion(db.Model):
     __tablename__ = "model_versions"
 
@@ -36,7 +43,7 @@ class ModelVersion(db.Model):
             "size_bytes": self.size_bytes,
             "metrics": self.metrics or {},
             "active": self.active,
-            "created_at": self.created_at.isoformat(),
+            "created_at": iso(self.created_at),
         }
 
 
@@ -84,7 +91,7 @@ class AnnotationItem(db.Model):
             "original_name": self.original_name,
             "sha256": self.sha256,
             "label": self.label,
-            "labeled_at": self.labeled_at.isoformat() if self.labeled_at else None,
+            "labeled_at": iso(self.labeled_at),
             "status": self.status,
             "suggestion": self.suggestion,
             "labels": [row.as_dict() for row in self.current_labels()],
@@ -117,8 +124,8 @@ class AnnotationLabel(db.Model):
             "annotator": self.annotator,
             "label": self.label,
             "kind": self.kind,
-            "created_at": self.created_at.isoformat(),
-            "superseded_at": self.superseded_at.isoformat() if self.superseded_at else None,
+            "created_at": iso(self.created_at),
+            "superseded_at": iso(self.superseded_at),
             "suggestion_label": self.suggestion_label,
             "suggestion_confidence": self.suggestion_confidence,
             "accepted": self.accepted,
@@ -142,7 +149,7 @@ class PredictionLog(db.Model):
     def as_dict(self) -> dict:
         return {
             "id": self.id,
-            "created_at": self.created_at.isoformat(),
+            "created_at": iso(self.created_at),
             "sha256": self.sha256,
             "model_version": self.model_version,
             "label": self.label,

@@ -1,8 +1,11 @@
-"""Every error leaves as JSON `{"error": ...}` with the right status; nothing crashes a worker."""
+"""Every error leaves as JSON `{"error": ..., "detail": ...}` (the `Error` schema of the OpenAPI
+document) with the right status; nothing crashes a worker."""
 
 import logging
 
-from flask import Flask, jsonify
+from apiflask import APIFlask, HTTPError, Schema
+from apiflask.fields import Dict, Raw, String
+from flask import jsonify
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -13,18 +16,58 @@ from .annotations_store import StorageUnavailable
 log = logging.getLogger(__name__)
 
 
-def error_response(message: str, status: int):
-    response = jsonify(error=message)
+class Error(Schema):
+    error = String(required=True, metadata={"description": "what went wrong, for a person to read"})
+    detail = Dict(
+        keys=String(),
+        values=Raw(),
+        metadata={
+            "description": "validation errors only: location (query, json, files, headers) -> field -> "
+            'messages, e.g. {"query": {"limit": ["Must be greater than or equal to 1 ..."]}}'
+        },
+    )
+
+
+def error_response(message: str, status: int, detail: dict | None = None, headers=None):
+    response = jsonify({"error": message} | ({"detail": detail} if detail else {}))
     response.status_code = status
+    for name, value in headers or ():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
+def validation_summary(detail: dict) -> str:
+    """One line naming each invalid field and why, e.g. `limit: Must be between 1 and 500.`;
+    nested fields and list items by their path (`images.0: Not a valid file.`)."""
+    parts = []
+
+    def add(path: str, messages) -> None:
+        if isinstance(messages, dict):
+            for key, value in messages.items():
+                add(f"{path}.{key}" if path else str(key), value)
+        else:
+            parts.append(f"{path}: {' '.join(str(message) for message in messages)}")
+
+    for fields in detail.values():  # location (query, json, files, headers) -> fields
+        add("", fields)
+    return "; ".join(parts) or "invalid request"
+
+
+def register_error_handlers(app: APIFlask) -> None:
+    @app.error_processor
+    def api_error(error: HTTPError):
+        """Request validation errors (APIFlask/webargs) and apiflask.abort()."""
+        message = validation_summary(error.detail) if error.detail else error.message
+        return error_response(message, error.status_code, error.detail, error.headers.items())
+
+    @app.errorhandler(HTTPException)  # registered after error_processor's, so this one answers
     def http_error(error: HTTPException):
+        headers = error.get_headers()  # e.g. Allow on 405
         if error.code == 413:
-            return error_response(f"upload larger than {app.config['MAX_CONTENT_LENGTH']} bytes", 413)
-        return error_response(error.description or error.name, error.code or 500)
+            message = f"upload larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
+            return error_response(message, 413, headers=headers)
+        return error_response(error.description or error.name, error.code or 500, headers=headers)
 
     @app.errorhandler(BadImage)
     def bad_image(error: BadImage):

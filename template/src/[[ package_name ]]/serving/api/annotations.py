@@ -4,7 +4,11 @@ disagreements, export into the DVC data layout with a labels manifest."""
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, request, send_file
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, File, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range, Regexp
+from flask import abort, current_app, send_file
+from marshmallow import EXCLUDE
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -21,15 +25,225 @@ from ..annotations_store import (
     retract_label,
 )
 from ..archive import read_archive
-from ..auth import ANNOTATOR_PATTERN, annotator
+from ..auth import ANNOTATOR_PATTERN, OPTIONAL_ADMIN_TOKEN, AnnotatorHeader, annotator
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
-from . import current_model
+from . import JSONBoolean, current_model
+from .document import IMAGE_FILES, ZIP_FILE
 
-bp = Blueprint("annotations", __name__, url_prefix="/api/annotations")
+bp = APIBlueprint("annotations", __name__, url_prefix="/api/annotations", tag="Annotations")
 MAX_FILES_PER_UPLOAD = 100
 MAX_LISTED_REJECTIONS = 5  # named in the error message when nothing at all could be queued
 COMMIT_EVERY = 50  # images per commit: one commit (one fsync) per image made bulk queueing disk-bound
+DATABASE_DOWN = {503: "Database unavailable, or no model loaded to suggest labels"}
+WRITE_ERRORS = DATABASE_DOWN | {
+    401: "ADMIN_TOKEN is set and the request lacks it or an X-Annotator name",
+}
+UPLOAD_ERRORS = WRITE_ERRORS | {
+    400: "No file, or not one readable image among them (each reason is named)",
+    413: "Upload over MAX_UPLOAD_BYTES, or an archive past ARCHIVE_MAX_BYTES / ARCHIVE_MAX_MEMBERS",
+    507: "Annotation storage is not writable (disk full or read-only)",
+}
+LABEL_ERRORS = WRITE_ERRORS | {
+    404: "No such item",
+    409: "The label is not one of the served model's classes (`classes` of GET /api/annotations/next), "
+    "or `accepted` is true but the label is not the model's suggestion",
+    507: "Annotation storage is not writable",
+}
+PNG_RESPONSE = {
+    200: {
+        "description": "PNG image",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def choice(allowed: tuple[str, ...]) -> OneOf:
+    return OneOf(allowed, error="must be one of {choices}")
+
+
+LIMIT = Range(1, 500, error="must be between 1 and 500")
+
+
+class Progress(Schema):
+    total = Integer(required=True)
+    labeled = Integer(required=True, metadata={"description": "labeled or settled"})
+    disputed = Integer(required=True)
+
+
+class Suggestion(Schema):
+    label = String(required=True)
+    confidence = Float(required=True, allow_none=True)
+    model_version = String(required=True, allow_none=True)
+
+
+class Label(Schema):
+    id = Integer(required=True)
+    annotator = String(required=True)
+    label = String(required=True)
+    kind = String(required=True, metadata={"enum": ["label", "review"]})
+    created_at = String(required=True, metadata={"format": "date-time"})
+    superseded_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
+    suggestion_label = String(required=True, allow_none=True)
+    suggestion_confidence = Float(required=True, allow_none=True)
+    accepted = JSONBoolean(
+        required=True, allow_none=True, metadata={"description": "the suggestion taken as is"}
+    )
+
+
+class Item(Schema):
+    id = Integer(required=True)
+    original_name = String(required=True)
+    sha256 = String(required=True)
+    label = String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "agreed label; null while queued or disputed"},
+    )
+    labeled_at = String(required=True, allow_none=True, metadata={"format": "date-time"})
+    status = String(required=True, metadata={"enum": list(ITEM_STATUSES)})
+    suggestion = Nested(Suggestion, required=True, allow_none=True)
+    labels = List(Nested(Label), required=True, metadata={"description": "current labels"})
+    image_url = String(required=True)
+
+
+class Rejected(Schema):
+    name = String(required=True)
+    error = String(required=True)
+
+
+class QueueResult(Schema):
+    added = List(Nested(Item), required=True)
+    duplicates = Integer(required=True, metadata={"description": "images already queued (same sha256)"})
+    rejected = List(Nested(Rejected), required=True)
+    progress = Nested(
+        Progress,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when the database went away after the write"},
+    )
+
+
+class ItemList(Schema):
+    items = List(Nested(Item), required=True)
+    progress = Nested(Progress, required=True)
+
+
+class NextItem(Schema):
+    item = Nested(
+        Item, required=True, allow_none=True, metadata={"description": "null when the queue is done"}
+    )
+    classes = List(String(), required=True, metadata={"description": "the served model's classes"})
+    order = String(required=True, metadata={"enum": list(ORDERS)})
+    queue = String(required=True, metadata={"enum": list(QUEUES)})
+    progress = Nested(Progress, required=True)
+
+
+class ItemAndProgress(Schema):
+    item = Nested(Item, required=True)
+    progress = Nested(Progress, required=True)
+
+
+class ItemHistory(Schema):
+    item = Nested(Item, required=True)
+    history = List(
+        Nested(Label), required=True, metadata={"description": "every label, superseded ones included"}
+    )
+
+
+class Agreement(Schema):
+    items_compared = Integer(required=True)
+    annotators = List(String(), required=True)
+    percent_agreement = Float(required=True, allow_none=True)
+    cohen_kappa = Float(required=True, allow_none=True)
+
+
+class ReviewList(Schema):
+    items = List(Nested(Item), required=True, metadata={"description": "disputed items"})
+    agreement = Nested(Agreement, required=True)
+    classes = List(String(), required=True)
+    progress = Nested(Progress, required=True)
+
+
+class AnnotationStats(Schema):
+    progress = Nested(Progress, required=True)
+    per_label = Dict(keys=String(), values=Integer(), required=True)
+    agreement = Nested(Agreement, required=True)
+
+
+class ExportResult(Schema):
+    exported = Integer(required=True, metadata={"description": "image files written"})
+    removed = Integer(required=True, metadata={"description": "stale files removed from EXPORT_DIR"})
+    manifest = String(required=True, metadata={"description": "path of labels.csv"})
+    rows = Integer(required=True)
+    directory = String(required=True)
+
+
+class ItemsQuery(Schema):
+    labeled = String(load_default="any", validate=choice(("any", "true", "false")))
+    status = String(validate=choice(ITEM_STATUSES))
+    labeled_by = String(
+        validate=Regexp(ANNOTATOR_PATTERN, error="must be an annotator name"),
+        metadata={"description": "only items this annotator has a current label on, newest label first"},
+    )
+    limit = Integer(load_default=50, validate=LIMIT)
+
+
+class NextQuery(Schema):
+    order = String(
+        load_default="oldest",
+        validate=choice(ORDERS),
+        metadata={"description": "uncertainty: least confidence first (lowest top-class probability)"},
+    )
+    queue = String(
+        load_default="unlabeled",
+        validate=choice(QUEUES),
+        metadata={"description": "unlabeled, or second-opinion: labeled once, by another annotator"},
+    )
+
+
+class ReviewQuery(Schema):
+    limit = Integer(load_default=100, validate=LIMIT)
+
+
+class ImagesUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other form fields are ignored (and so not `additionalProperties: false`)
+
+    images = List(
+        File(metadata=IMAGE_FILES),
+        required=True,
+        validate=Length(
+            1, MAX_FILES_PER_UPLOAD, error=f"send 1 to {MAX_FILES_PER_UPLOAD} images per request"
+        ),
+        error_messages={"required": "send images as multipart/form-data in fields named 'images'"},
+    )
+
+
+class ArchiveUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other form fields are ignored (and so not `additionalProperties: false`)
+
+    archive = File(
+        required=True,
+        metadata=ZIP_FILE | {"description": ".zip of images; unsafe or non-image members are listed"},
+        error_messages={"required": "send the .zip as multipart/form-data in a field named 'archive'"},
+    )
+
+
+class LabelRequest(Schema):
+    label = String(
+        required=True, validate=Length(1, 64), metadata={"description": "one of the served model's classes"}
+    )
+    accepted = JSONBoolean(
+        load_default=False, metadata={"description": "true when the model's suggestion was taken as is"}
+    )
+
+
+class ReviewRequest(Schema):
+    label = String(
+        required=True, validate=Length(1, 64), metadata={"description": "one of the served model's classes"}
+    )
 
 
 def storage() -> Path:
@@ -64,13 +278,6 @@ def get_item(item_id: int) -> AnnotationItem:
     if item is None:
         abort(404, f"no annotation item {item_id}")
     return item
-
-
-def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = request.args.get(name, default)
-    if value not in allowed:
-        abort(400, f"{name} must be one of {', '.join(allowed)}")
-    return value
 
 
 def queue_files(named_files) -> tuple[list[dict], int, list[dict]]:
@@ -125,48 +332,59 @@ def queue_files(named_files) -> tuple[list[dict], int, list[dict]]:
 
 
 @bp.post("/items")
-def upload_items():
+@bp.input(AnnotatorHeader, location="headers")
+@bp.input(ImagesUpload, location="files")
+@bp.output(
+    QueueResult, status_code=201, description="Queued; files that could not be queued are in `rejected`"
+)
+@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=UPLOAD_ERRORS)
+def upload_items(headers_data, files_data):
+    """Queue up to 100 images; each gets the served model's suggestion"""
     annotator(write=True)
-    files = request.files.getlist("images")
-    if not files:
-        raise BadImage("send images as multipart/form-data in fields named 'images'")
-    if len(files) > MAX_FILES_PER_UPLOAD:
-        raise BadImage(f"at most {MAX_FILES_PER_UPLOAD} images per request")
+    files = files_data["images"]
     added, duplicates, rejected = queue_files((f.filename or "", f.read(), None) for f in files)
-    return jsonify(
-        added=added, duplicates=duplicates, rejected=rejected, progress=progress_after_write()
-    ), 201
+    return {
+        "added": added,
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "progress": progress_after_write(),
+    }, 201
 
 
 @bp.post("/archive")
-def upload_archive():
+@bp.input(AnnotatorHeader, location="headers")
+@bp.input(ArchiveUpload, location="files")
+@bp.output(
+    QueueResult, status_code=201, description="Queued; members that could not be queued are in `rejected`"
+)
+@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=UPLOAD_ERRORS)
+def upload_archive(headers_data, files_data):
+    """Queue the images in one .zip (unsafe or non-image members are listed)"""
     annotator(write=True)
-    upload = request.files.get("archive")
-    if upload is None:
-        raise BadImage("send the .zip as multipart/form-data in a field named 'archive'")
     members = read_archive(
-        upload.read(), current_app.config["ARCHIVE_MAX_BYTES"], current_app.config["ARCHIVE_MAX_MEMBERS"]
+        files_data["archive"].read(),
+        current_app.config["ARCHIVE_MAX_BYTES"],
+        current_app.config["ARCHIVE_MAX_MEMBERS"],
     )
     added, duplicates, rejected = queue_files((m.name, m.data, m.problem) for m in members)
-    return jsonify(
-        added=added, duplicates=duplicates, rejected=rejected, progress=progress_after_write()
-    ), 201
+    return {
+        "added": added,
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "progress": progress_after_write(),
+    }, 201
 
 
 @bp.get("/items")
-def list_items():
-    labeled = choice("labeled", ("any", "true", "false"), "any")
-    status = request.args.get("status")
-    if status is not None and status not in ITEM_STATUSES:
-        abort(400, f"status must be one of {', '.join(ITEM_STATUSES)}")
-    limit = request.args.get("limit", 50, type=int)
-    if not 1 <= limit <= 500:
-        abort(400, "limit must be between 1 and 500")
-    labeled_by = request.args.get("labeled_by")
+@bp.input(ItemsQuery, location="query")
+@bp.output(ItemList)
+@bp.doc(responses=DATABASE_DOWN)
+def list_items(query_data):
+    """Annotation items with their current labels and the model's suggestion"""
+    labeled, status, limit = query_data["labeled"], query_data.get("status"), query_data["limit"]
+    labeled_by = query_data.get("labeled_by")
     if labeled_by is not None:
         # the items this annotator currently labels, their most recent label first
-        if not ANNOTATOR_PATTERN.match(labeled_by):
-            abort(400, "labeled_by must be an annotator name")
         query = (
             select(AnnotationItem)
             .join(AnnotationLabel, AnnotationLabel.item_id == AnnotationItem.id)
@@ -185,27 +403,31 @@ def list_items():
         query = query.where(column.is_not(None) if labeled == "true" else column.is_(None))
     if status is not None:
         query = query.where(AnnotationItem.status == status)
-    return jsonify(items=[item.as_dict() for item in db.session.scalars(query)], progress=progress())
+    return {"items": [item.as_dict() for item in db.session.scalars(query)], "progress": progress()}
 
 
 @bp.get("/next")
-def get_next():
-    """The next item for the caller (X-Annotator): `order` oldest, uncertainty (least confidence
-    first) or random; `queue` unlabeled or second-opinion (labeled once, by someone else)."""
-    order = choice("order", ORDERS, "oldest")
-    queue = choice("queue", QUEUES, "unlabeled")
+@bp.input(AnnotatorHeader, location="headers")
+@bp.input(NextQuery, location="query")
+@bp.output(NextItem)
+@bp.doc(responses=DATABASE_DOWN)
+def get_next(headers_data, query_data):
+    """Next item for the caller (X-Annotator); item is null when the queue is done"""
+    order, queue = query_data["order"], query_data["queue"]
     item = next_item(annotator(), order, queue)
-    return jsonify(
-        item=item.as_dict() if item else None,
-        classes=current_model().classes,
-        order=order,
-        queue=queue,
-        progress=progress(),
-    )
+    return {
+        "item": item.as_dict() if item else None,
+        "classes": current_model().classes,
+        "order": order,
+        "queue": queue,
+        "progress": progress(),
+    }
 
 
 @bp.get("/items/<int:item_id>/image")
+@bp.doc(responses=PNG_RESPONSE | DATABASE_DOWN | {404: "No such item, or its file is missing"})
 def item_image(item_id: int):
+    """The item's image"""
     path = item_path(storage(), get_item(item_id))
     if not path.is_file():
         abort(404, "image file is missing from annotation storage")
@@ -213,92 +435,116 @@ def item_image(item_id: int):
 
 
 @bp.get("/items/<int:item_id>/history")
+@bp.output(ItemHistory)
+@bp.doc(responses=DATABASE_DOWN | {404: "No such item"})
 def item_history(item_id: int):
+    """Every label ever given to the item, superseded ones included"""
     item = get_item(item_id)
-    return jsonify(item=item.as_dict(), history=[row.as_dict() for row in item.labels])
+    return {"item": item.as_dict(), "history": [row.as_dict() for row in item.labels]}
 
 
-def label_payload() -> tuple[str, bool]:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        abort(400, 'send JSON like {"label": "3"}')
-    label, accepted = payload.get("label"), payload.get("accepted", False)
+def known_label(label: str) -> str:
+    """409 for a label outside the served model's classes: which labels exist is server state (the
+    active model), not something the request's shape can get wrong."""
     classes = current_model().classes
-    if not isinstance(label, str) or label not in classes:
-        abort(400, f"label must be one of {classes}")
-    if not isinstance(accepted, bool):
-        abort(400, "accepted must be true or false")
-    return label, accepted
+    if label not in classes:
+        abort(409, f"label must be one of {classes}")
+    return label
 
 
 @bp.put("/items/<int:item_id>/label")
-def set_label(item_id: int):
-    """Label an item as the caller; `accepted: true` says the model's suggestion was taken as is."""
+@bp.input(AnnotatorHeader, location="headers")
+@bp.input(LabelRequest, location="json")
+@bp.output(ItemAndProgress)
+@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=LABEL_ERRORS)
+def set_label(item_id: int, headers_data, json_data):
+    """Label an item as the caller (an earlier label of theirs is superseded)
+
+    `accepted: true` says the model's suggestion was taken as is.
+    """
     name = annotator(write=True)
-    label, accepted = label_payload()
     item = get_item(item_id)
+    label, accepted = known_label(json_data["label"]), json_data["accepted"]
     if accepted and label != item.suggestion_label:
-        abort(400, "accepted is true only when the label is the model's suggestion")
+        abort(409, "accepted is true only when the label is the model's suggestion")
     record_label(item, name, label, accepted)
-    return jsonify(item=item.as_dict(), progress=progress())
+    return {"item": item.as_dict(), "progress": progress()}
 
 
 @bp.delete("/items/<int:item_id>/label")
-def clear_label(item_id: int):
-    """Undo the caller's own label on this item (kept in the history as superseded)."""
+@bp.input(AnnotatorHeader, location="headers")
+@bp.output(ItemAndProgress)
+@bp.doc(
+    security=OPTIONAL_ADMIN_TOKEN,
+    responses=WRITE_ERRORS | {404: "No such item", 409: "The caller has no label on this item"},
+)
+def clear_label(item_id: int, headers_data):
+    """Undo the caller's own label on this item (kept in the history as superseded)"""
     name = annotator(write=True)
     item = get_item(item_id)
     if not retract_label(item, name):
         abort(409, f"{name} has no label on item {item_id} to undo")
-    return jsonify(item=item.as_dict(), progress=progress())
+    return {"item": item.as_dict(), "progress": progress()}
 
 
 @bp.get("/review")
-def review_list():
-    """Disputed items (annotators disagree) with their labels, and agreement so far."""
-    limit = request.args.get("limit", 100, type=int)
-    if not 1 <= limit <= 500:
-        abort(400, "limit must be between 1 and 500")
+@bp.input(ReviewQuery, location="query")
+@bp.output(ReviewList)
+@bp.doc(responses=DATABASE_DOWN)
+def review_list(query_data):
+    """Disputed items (annotators disagree) and agreement (percent agreement, Cohen's kappa)"""
     disputed = db.session.scalars(
         select(AnnotationItem)
         .where(AnnotationItem.status == "disputed")
         .order_by(AnnotationItem.id)
-        .limit(limit)
+        .limit(query_data["limit"])
     )
-    return jsonify(
-        items=[item.as_dict() for item in disputed],
-        agreement=agreement(),
-        classes=current_model().classes,
-        progress=progress(),
-    )
+    return {
+        "items": [item.as_dict() for item in disputed],
+        "agreement": agreement(),
+        "classes": current_model().classes,
+        "progress": progress(),
+    }
 
 
 @bp.put("/items/<int:item_id>/review")
-def settle_item(item_id: int):
-    """A reviewer decides the item's label; the annotators' labels stay in the history."""
+@bp.input(AnnotatorHeader, location="headers")
+@bp.input(ReviewRequest, location="json")
+@bp.output(ItemAndProgress)
+@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=LABEL_ERRORS)
+def settle_item(item_id: int, headers_data, json_data):
+    """Settle an item as reviewer (the annotators' labels stay in the history)"""
     name = annotator(write=True)
-    label, _ = label_payload()
     item = get_item(item_id)
-    record_label(item, name, label, kind="review")
-    return jsonify(item=item.as_dict(), progress=progress())
+    record_label(item, name, known_label(json_data["label"]), kind="review")
+    return {"item": item.as_dict(), "progress": progress()}
 
 
 @bp.get("/stats")
+@bp.output(AnnotationStats)
+@bp.doc(responses=DATABASE_DOWN)
 def stats():
+    """Labeling progress, labels per class, agreement"""
     rows = db.session.execute(
         select(AnnotationItem.label, func.count(AnnotationItem.id))
         .where(AnnotationItem.label.is_not(None))
         .group_by(AnnotationItem.label)
     )
-    return jsonify(
-        progress=progress(), per_label={label: count for label, count in rows}, agreement=agreement()
-    )
+    return {
+        "progress": progress(),
+        "per_label": {label: count for label, count in rows},
+        "agreement": agreement(),
+    }
 
 
 @bp.post("/export")
-def export():
+@bp.input(AnnotatorHeader, location="headers")
+@bp.output(ExportResult)
+@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=WRITE_ERRORS | {507: "EXPORT_DIR is not writable"})
+def export(headers_data):
+    """Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv (default data/annotated)"""
     annotator(write=True)
     model = current_model()
     export_dir = Path(current_app.config["EXPORT_DIR"])
     result = export_labeled(storage(), export_dir, model.classes)
-    return jsonify(result | {"directory": str(export_dir)})
+    return result | {"directory": str(export_dir)}

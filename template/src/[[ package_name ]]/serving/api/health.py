@@ -2,23 +2,46 @@
 
 import os
 
-from flask import Blueprint, Response, current_app, jsonify
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Dict, String
+from flask import Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 
-bp = Blueprint("health", __name__)
+bp = APIBlueprint("health", __name__, tag="Health")
+
+
+class Liveness(Schema):
+    status = String(required=True, metadata={"enum": ["ok"]})
+
+
+class Readiness(Schema):
+    ready = Boolean(required=True)
+    checks = Dict(
+        keys=String(),
+        values=String(),
+        required=True,
+        metadata={
+            "description": "database, model, self_test: `ok: ...` when it passes, the reason otherwise"
+        },
+    )
 
 
 @bp.get("/healthz")
+@bp.output(Liveness)
 def healthz():
-    return jsonify(status="ok")
+    """Liveness"""
+    return {"status": "ok"}
 
 
 @bp.get("/readyz")
+@bp.output(Readiness, description="Ready: database up, model loaded, golden-set self-test passed")
+@bp.doc(responses={503: {"description": "Not ready", "content": {"application/json": {"schema": Readiness}}}})
 def readyz():
+    """Readiness"""
     checks = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -39,10 +62,19 @@ def readyz():
     else:
         checks["model"] = holder.failure or "not loaded"
     ready = all(value.startswith("ok") for value in checks.values())
-    return jsonify(ready=ready, checks=checks), 200 if ready else 503
+    return {"ready": ready, "checks": checks}, 200 if ready else 503
 
 
 @bp.get("/metrics")
+@bp.doc(
+    summary="Prometheus metrics",
+    responses={
+        200: {
+            "description": "Prometheus text format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics():
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # gunicorn with several workers
         registry = CollectorRegistry()

@@ -1,32 +1,75 @@
 """Model versions: list them with their metrics, and switch the active one (hot reload)."""
 
-from flask import Blueprint, abort, current_app, jsonify
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Float, Integer, List, Nested, String
+from flask import abort, current_app
 from sqlalchemy import select
 
 from ...artifacts import ArtifactError
-from ..auth import require_admin_token
-from ..db_models import ModelVersion
+from ..auth import OPTIONAL_ADMIN_TOKEN, require_admin_token
+from ..db_models import ModelVersion as ModelVersionRow
 from ..extensions import db
 from ..registry import activate
 
-bp = Blueprint("models", __name__, url_prefix="/api/models")
+bp = APIBlueprint("models", __name__, url_prefix="/api/models", tag="Models")
+
+
+class ModelMetrics(Schema):
+    accuracy = Float(allow_none=True, metadata={"description": "test accuracy from the model's manifest"})
+    latency_p50_ms = Float(metadata={"description": "ONNX Runtime, batch 1, from metrics/benchmark.json"})
+    latency_p99_ms = Float()
+    throughput_ips = Float(metadata={"description": "images per second"})
+
+
+class ModelVersion(Schema):
+    id = Integer(required=True)
+    version = String(required=True, metadata={"description": "git tag of a release, or local-<sha256[:12]>"})
+    precision = String(required=True, metadata={"description": "int8 or fp32"})
+    sha256 = String(required=True)
+    size_bytes = Integer(required=True)
+    metrics = Nested(ModelMetrics, required=True)
+    active = Boolean(required=True)
+    created_at = String(required=True, metadata={"format": "date-time"})
+
+
+class ModelList(Schema):
+    models = List(Nested(ModelVersion), required=True, metadata={"description": "newest first"})
+    serving = String(required=True, allow_none=True, metadata={"description": "version this worker serves"})
+    engine = String(required=True, allow_none=True, metadata={"description": "onnxruntime or tensorrt"})
 
 
 @bp.get("")
+@bp.output(ModelList)
 def list_models():
+    """Model versions with metrics; which one is active and served"""
     rows = db.session.scalars(
-        select(ModelVersion).order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
+        select(ModelVersionRow).order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
     )
     current = current_app.extensions["model_holder"].current
-    return jsonify(
-        models=[row.as_dict() for row in rows],
-        serving=current.version if current else None,
-        engine=current.engine.name if current else None,
-    )
+    return {
+        "models": [row.as_dict() for row in rows],
+        "serving": current.version if current else None,
+        "engine": current.engine.name if current else None,
+    }
 
 
 @bp.post("/<int:version_id>/activate")
+@bp.output(ModelVersion)
+@bp.doc(
+    security=OPTIONAL_ADMIN_TOKEN,
+    responses={
+        401: "ADMIN_TOKEN is set and the request does not carry it",
+        403: "No ADMIN_TOKEN is set and the client is not a loopback address",
+        404: "No such version",
+        409: "The version's file no longer matches its checksum, or fails its golden set here",
+    },
+)
 def activate_version(version_id: int):
+    """Make a version active (hot reload, no dropped requests)
+
+    Without ADMIN_TOKEN only from a loopback address (127.0.0.1, ::1); other workers follow within
+    MODEL_CHECK_SECONDS.
+    """
     require_admin_token("activating a model", local_only_without_token=True)
     try:
         row = activate(version_id)
@@ -35,4 +78,4 @@ def activate_version(version_id: int):
     except ArtifactError as error:  # tampered, or fails its golden set on this machine
         abort(409, str(error))
     current_app.extensions["model_holder"].load(row)  # this worker at once; others within MODEL_CHECK_SECONDS
-    return jsonify(row.as_dict())
+    return row.as_dict()

@@ -6,30 +6,57 @@ benchmark's measure of what the HTTP stack alone costs.
 
 import time
 
-from flask import Blueprint, current_app, jsonify, request
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Dict, Float, Integer, String
+from flask import current_app
+from marshmallow import EXCLUDE
 from prometheus_client import Counter, Histogram
 
-from ...data.images import BadImage, decode_image
+from ...data.images import decode_image
 from ...data.preprocessing import preprocess
 from ..batching import MicroBatcher
 from ..prediction_log import after_prediction
-from . import current_model
+from . import current_model, image_file
 
-bp = Blueprint("predict", __name__, url_prefix="/api")
+bp = APIBlueprint("predict", __name__, url_prefix="/api", tag="Predict")
 PREDICTIONS = Counter("predictions_total", "Predictions served", ["model_version"])
 INFERENCE_SECONDS = Histogram("inference_seconds", "Preprocessing + inference time per request")
+UPLOAD_ERRORS = {
+    400: "Not a readable image, or no file in the field `image`",
+    413: "Upload over MAX_UPLOAD_BYTES, or more pixels than MAX_IMAGE_PIXELS (decompression bomb)",
+    415: "An image format the model does not read (PNG, JPEG, BMP, GIF, WebP and TIFF are read)",
+}
 
 
-def uploaded_image() -> bytes:
-    upload = request.files.get("image")
-    if upload is None:
-        raise BadImage("send the image as multipart/form-data in a field named 'image'")
-    return upload.read()
+class ImageUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE  # other form fields are ignored (and so not `additionalProperties: false`)
+
+    image = image_file("image", "PNG, JPEG, BMP, GIF, WebP or TIFF; any size and colour mode")
+
+
+class Prediction(Schema):
+    label = String(required=True, metadata={"description": "the most probable class"})
+    confidence = Float(required=True, metadata={"description": "its probability"})
+    probabilities = Dict(
+        keys=String(), values=Float(), required=True, metadata={"description": "class -> probability"}
+    )
+    model_version = String(required=True)
+    engine = String(required=True, metadata={"description": "onnxruntime or tensorrt"})
+    latency_ms = Float(required=True, metadata={"description": "preprocessing + inference"})
+
+
+class UploadCheck(Schema):
+    bytes = Integer(required=True, metadata={"description": "size of the uploaded file"})
 
 
 @bp.post("/predict")
-def predict():
-    data = uploaded_image()
+@bp.input(ImageUpload, location="files")
+@bp.output(Prediction)
+@bp.doc(responses=UPLOAD_ERRORS | {503: "Model not loaded, or failed its golden-set self-test"})
+def predict(files_data):
+    """Classify one image"""
+    data = files_data["image"].read()
     batcher: MicroBatcher = current_app.extensions["batcher"]
     with batcher.admitted():
         image = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"])
@@ -42,18 +69,22 @@ def predict():
     best = int(probabilities.argmax())
     confidence = round(float(probabilities[best]), 6)
     after_prediction(current_app.config, data, model, model.classes[best], confidence)  # off by default
-    return jsonify(
-        label=model.classes[best],
-        confidence=confidence,
-        probabilities={
+    return {
+        "label": model.classes[best],
+        "confidence": confidence,
+        "probabilities": {
             name: round(float(p), 6) for name, p in zip(model.classes, probabilities, strict=True)
         },
-        model_version=model.version,
-        engine=model.engine.name,
-        latency_ms=round(latency * 1000, 3),
-    )
+        "model_version": model.version,
+        "engine": model.engine.name,
+        "latency_ms": round(latency * 1000, 3),
+    }
 
 
 @bp.post("/upload-check")
-def upload_check():
-    return jsonify(bytes=len(uploaded_image()))
+@bp.input(ImageUpload, location="files")
+@bp.output(UploadCheck)
+@bp.doc(responses={400: UPLOAD_ERRORS[400], 413: UPLOAD_ERRORS[413]})
+def upload_check(files_data):
+    """Parse an upload like /api/predict; answer without decoding (the benchmark's baseline)"""
+    return {"bytes": len(files_data["image"].read())}

@@ -1,44 +1,99 @@
 """The served-prediction log: a summary with the newest rows, and one action that sends the
 low-confidence ones to the annotation queue."""
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Float, Integer, List, Nested, String
+from apiflask.validators import Range
+from flask import current_app
 from sqlalchemy import select
 
-from ..auth import annotator
+from ..auth import OPTIONAL_ADMIN_TOKEN, AnnotatorHeader, annotator
 from ..db_models import PredictionLog
 from ..extensions import db
 from ..prediction_log import queue_low_confidence, summary
-from . import current_model
-from .annotations import progress
+from . import JSONNumber, current_model
+from .annotations import DATABASE_DOWN, WRITE_ERRORS, Progress, progress
 
-bp = Blueprint("predictions", __name__, url_prefix="/api/predictions")
+bp = APIBlueprint("predictions", __name__, url_prefix="/api/predictions", tag="Predictions")
+THRESHOLD = Range(0, 1, min_inclusive=False, error="must be a number in (0, 1]")
+THRESHOLD_HELP = {
+    "description": "confidence under which a prediction is low (default LOW_CONFIDENCE)",
+    "exclusiveMinimum": 0,  # apispec writes Range's bounds as inclusive
+}
 
 
-def threshold_from(value) -> float:
-    if value is None:
-        return current_app.config["LOW_CONFIDENCE"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        abort(400, "threshold must be a number in (0, 1]")
-    return float(value)
+class LogQuery(Schema):
+    limit = Integer(load_default=20, validate=Range(1, 500, error="must be between 1 and 500"))
+    threshold = Float(validate=THRESHOLD, metadata=THRESHOLD_HELP)
+
+
+class ThresholdRequest(Schema):
+    threshold = JSONNumber(validate=THRESHOLD, metadata=THRESHOLD_HELP)
+
+
+class LogSummary(Schema):
+    enabled = Boolean(required=True, metadata={"description": "PREDICTION_LOG"})
+    keep_images = Boolean(required=True, metadata={"description": "PREDICTION_LOG_IMAGES"})
+    auto_queue = Boolean(required=True, metadata={"description": "AUTO_QUEUE_LOW_CONFIDENCE"})
+    max_rows = Integer(required=True)
+    threshold = Float(required=True)
+    logged = Integer(required=True)
+    low_confidence = Integer(required=True)
+    ready_to_queue = Integer(required=True, metadata={"description": "low-confidence rows with a kept image"})
+
+
+class LoggedPrediction(Schema):
+    id = Integer(required=True)
+    created_at = String(required=True, metadata={"format": "date-time"})
+    sha256 = String(required=True)
+    model_version = String(required=True)
+    label = String(required=True)
+    confidence = Float(required=True)
+    image_kept = Boolean(required=True)
+    queued = Boolean(required=True, metadata={"description": "sent to the annotation queue"})
+
+
+class PredictionLogPage(Schema):
+    summary = Nested(LogSummary, required=True)
+    predictions = List(Nested(LoggedPrediction), required=True, metadata={"description": "newest first"})
+
+
+class LowConfidenceQueued(Schema):
+    queued = Integer(required=True)
+    duplicates = Integer(required=True)
+    skipped = Integer(required=True, metadata={"description": "rows whose image file is missing"})
+    threshold = Float(required=True)
+    progress = Nested(Progress, required=True)
+
+
+def threshold_or_default(value: float | None) -> float:
+    return current_app.config["LOW_CONFIDENCE"] if value is None else float(value)
 
 
 @bp.get("")
-def list_predictions():
-    limit = request.args.get("limit", 20, type=int)
-    if not 1 <= limit <= 500:
-        abort(400, "limit must be between 1 and 500")
-    threshold = threshold_from(request.args.get("threshold", type=float))
-    rows = db.session.scalars(select(PredictionLog).order_by(PredictionLog.id.desc()).limit(limit))
-    return jsonify(summary=summary(current_app.config, threshold), predictions=[r.as_dict() for r in rows])
+@bp.input(LogQuery, location="query")
+@bp.output(PredictionLogPage)
+@bp.doc(responses=DATABASE_DOWN)
+def list_predictions(query_data):
+    """Served-prediction log: summary and newest rows (logging is off by default)"""
+    threshold = threshold_or_default(query_data.get("threshold"))
+    rows = db.session.scalars(
+        select(PredictionLog).order_by(PredictionLog.id.desc()).limit(query_data["limit"])
+    )
+    return {"summary": summary(current_app.config, threshold), "predictions": [r.as_dict() for r in rows]}
 
 
 @bp.post("/queue-low-confidence")
-def queue_low():
-    """Queue every logged prediction under the threshold (default LOW_CONFIDENCE) for annotation."""
+@bp.input(AnnotatorHeader, location="headers")
+@bp.input(ThresholdRequest, location="json")
+@bp.output(LowConfidenceQueued)
+@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=WRITE_ERRORS | {507: "Annotation storage is not writable"})
+def queue_low(headers_data, json_data):
+    """Queue every logged prediction under the threshold (whose image was kept) for annotation
+
+    The body is optional: without one, the threshold is LOW_CONFIDENCE.
+    """
     annotator(write=True)
-    payload = request.get_json(silent=True)
-    if payload is not None and not isinstance(payload, dict):
-        abort(400, 'send JSON like {"threshold": 0.6}, or no body')
-    threshold = threshold_from((payload or {}).get("threshold"))
+    threshold = threshold_or_default(json_data.get("threshold"))
     result = queue_low_confidence(current_app.config, threshold, current_model())
-    return jsonify(result | {"threshold": threshold, "progress": progress()})
+    return result | {"threshold": threshold, "progress": progress()}
