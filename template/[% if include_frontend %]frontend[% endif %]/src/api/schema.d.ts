@@ -18,7 +18,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path?: never;
@@ -26,28 +26,20 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": {
-                        /** Format: binary */
-                        archive: string;
-                    };
+                    "multipart/form-data": components["schemas"]["ArchiveUpload"];
                 };
             };
             responses: {
-                /** @description Queued; files that could not be queued are listed in `rejected` */
+                /** @description Queued; members that could not be queued are in `rejected` */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            added?: components["schemas"]["AnnotationItem"][];
-                            duplicates?: number;
-                            progress?: components["schemas"]["Progress"];
-                            rejected?: components["schemas"]["Rejected"][];
-                        };
+                        "application/json": components["schemas"]["QueueResult"];
                     };
                 };
-                /** @description Error */
+                /** @description No file, or not one readable image among them (each reason is named) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -56,7 +48,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -65,7 +57,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description Upload over MAX_UPLOAD_BYTES, or an archive past ARCHIVE_MAX_BYTES / ARCHIVE_MAX_MEMBERS */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -74,7 +66,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description Database unavailable, or no model loaded to suggest labels */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -83,7 +75,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Annotation storage not writable */
+                /** @description Annotation storage is not writable (disk full or read-only) */
                 507: {
                     headers: {
                         [name: string]: unknown;
@@ -114,7 +106,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path?: never;
@@ -122,18 +114,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            exported?: number;
-                        };
+                        "application/json": components["schemas"]["ExportResult"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -142,8 +132,26 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description EXPORT_DIR is not writable */
+                507: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -166,13 +174,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List annotation items with their current labels and the model's suggestion */
+        /** Annotation items with their current labels and the model's suggestion */
         get: {
             parameters: {
                 query?: {
                     labeled?: "any" | "true" | "false";
                     status?: "queued" | "labeled" | "disputed" | "settled";
-                    /** @description only items this annotator has a current label on, newest first */
+                    /** @description only items this annotator has a current label on, newest label first */
                     labeled_by?: string;
                     limit?: number;
                 };
@@ -182,17 +190,26 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["ItemList"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -203,12 +220,12 @@ export interface paths {
             };
         };
         put?: never;
-        /** Queue up to 100 images; each gets the active model's suggestion */
+        /** Queue up to 100 images; each gets the served model's suggestion */
         post: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path?: never;
@@ -216,27 +233,20 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": {
-                        images: string[];
-                    };
+                    "multipart/form-data": components["schemas"]["ImagesUpload"];
                 };
             };
             responses: {
-                /** @description Queued; files that could not be queued are listed in `rejected` */
+                /** @description Queued; files that could not be queued are in `rejected` */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            added?: components["schemas"]["AnnotationItem"][];
-                            duplicates?: number;
-                            progress?: components["schemas"]["Progress"];
-                            rejected?: components["schemas"]["Rejected"][];
-                        };
+                        "application/json": components["schemas"]["QueueResult"];
                     };
                 };
-                /** @description Error */
+                /** @description No file, or not one readable image among them (each reason is named) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -245,7 +255,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -254,7 +264,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description Upload over MAX_UPLOAD_BYTES, or an archive past ARCHIVE_MAX_BYTES / ARCHIVE_MAX_MEMBERS */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -263,16 +273,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
+                /** @description Database unavailable, or no model loaded to suggest labels */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -281,7 +282,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Annotation storage not writable */
+                /** @description Annotation storage is not writable (disk full or read-only) */
                 507: {
                     headers: {
                         [name: string]: unknown;
@@ -317,17 +318,26 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["ItemHistory"];
                     };
                 };
-                /** @description Error */
+                /** @description No such item */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -364,7 +374,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description PNG */
+                /** @description PNG image */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -373,8 +383,17 @@ export interface paths {
                         "image/png": string;
                     };
                 };
-                /** @description Error */
+                /** @description No such item, or its file is missing */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -400,12 +419,15 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Label an item as this annotator (an earlier label of theirs is superseded) */
+        /**
+         * Label an item as the caller (an earlier label of theirs is superseded)
+         * @description `accepted: true` says the model's suggestion was taken as is.
+         */
         put: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path: {
@@ -415,27 +437,20 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": {
-                        /** @description true when the model's suggestion was taken as is */
-                        accepted?: boolean;
-                        label: string;
-                    };
+                    "application/json": components["schemas"]["LabelRequest"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            item?: components["schemas"]["AnnotationItem"];
-                            progress?: components["schemas"]["Progress"];
-                        };
+                        "application/json": components["schemas"]["ItemAndProgress"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -444,7 +459,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -453,8 +468,35 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description No such item */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The label is not one of the served model's classes (`classes` of GET /api/annotations/next), or `accepted` is true but the label is not the model's suggestion */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Annotation storage is not writable */
+                507: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -465,12 +507,12 @@ export interface paths {
             };
         };
         post?: never;
-        /** Undo this annotator's label */
+        /** Undo the caller's own label on this item (kept in the history as superseded) */
         delete: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path: {
@@ -480,19 +522,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            item?: components["schemas"]["AnnotationItem"];
-                            progress?: components["schemas"]["Progress"];
-                        };
+                        "application/json": components["schemas"]["ItemAndProgress"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -501,7 +540,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -510,7 +549,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description No such item */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -519,8 +558,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description The caller has no label on this item */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -543,12 +591,12 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Settle an item as reviewer (annotators' labels stay in the history) */
+        /** Settle an item as reviewer (the annotators' labels stay in the history) */
         put: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path: {
@@ -558,27 +606,20 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": {
-                        /** @description true when the model's suggestion was taken as is */
-                        accepted?: boolean;
-                        label: string;
-                    };
+                    "application/json": components["schemas"]["ReviewRequest"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            item?: components["schemas"]["AnnotationItem"];
-                            progress?: components["schemas"]["Progress"];
-                        };
+                        "application/json": components["schemas"]["ItemAndProgress"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -587,7 +628,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -596,8 +637,35 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description No such item */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The label is not one of the served model's classes (`classes` of GET /api/annotations/next), or `accepted` is true but the label is not the model's suggestion */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Annotation storage is not writable */
+                507: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -621,7 +689,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Next item for this annotator (item is null when done) */
+        /** Next item for the caller (X-Annotator); item is null when the queue is done */
         get: {
             parameters: {
                 query?: {
@@ -631,7 +699,7 @@ export interface paths {
                     queue?: "unlabeled" | "second-opinion";
                 };
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path?: never;
@@ -639,20 +707,26 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            item?: components["schemas"]["AnnotationItem"];
-                            progress?: components["schemas"]["Progress"];
-                        };
+                        "application/json": components["schemas"]["NextItem"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -677,7 +751,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Disputed items and agreement (percent agreement, Cohen's kappa) */
+        /** Disputed items (annotators disagree) and agreement (percent agreement, Cohen's kappa) */
         get: {
             parameters: {
                 query?: {
@@ -689,17 +763,26 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["ReviewList"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -734,13 +817,22 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["AnnotationStats"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
             };
@@ -770,15 +862,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            models: components["schemas"]["EvaluationSummary"][];
-                        };
+                        "application/json": components["schemas"]["EvaluationList"];
                     };
                 };
             };
@@ -798,7 +888,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One model's test-split evaluation: per-class precision/recall/F1, confusion matrix, training curves, misclassified images */
+        /**
+         * One model's test-split evaluation
+         * @description Per-class precision/recall/F1, confusion matrix, training curves, misclassified images.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -810,7 +903,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -819,7 +912,7 @@ export interface paths {
                         "application/json": components["schemas"]["EvaluationReport"];
                     };
                 };
-                /** @description Error */
+                /** @description No report for this model name (or no such image in it) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -867,7 +960,7 @@ export interface paths {
                         "image/png": string;
                     };
                 };
-                /** @description Error */
+                /** @description No report for this model name (or no such image in it) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -893,7 +986,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Model versions with metrics; which one is active */
+        /** Model versions with metrics; which one is active and served */
         get: {
             parameters: {
                 query?: never;
@@ -903,15 +996,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            models?: unknown[];
-                        };
+                        "application/json": components["schemas"]["ModelList"];
                     };
                 };
             };
@@ -933,7 +1024,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make a version active (hot reload, no dropped requests); without ADMIN_TOKEN only from a loopback address (403 otherwise) */
+        /**
+         * Make a version active (hot reload, no dropped requests)
+         * @description Without ADMIN_TOKEN only from a loopback address (127.0.0.1, ::1); other workers follow within
+         *     MODEL_CHECK_SECONDS.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -945,16 +1040,16 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["ModelVersion"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request does not carry it */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -963,7 +1058,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description No ADMIN_TOKEN is set and the client is not a loopback address */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -972,7 +1067,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description No such version */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -981,17 +1076,8 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description The version's file no longer matches its checksum, or fails its golden set here */
                 409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Error */
-                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1026,14 +1112,11 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": {
-                        /** Format: binary */
-                        image: string;
-                    };
+                    "multipart/form-data": components["schemas"]["ImageUpload"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1042,7 +1125,7 @@ export interface paths {
                         "application/json": components["schemas"]["Prediction"];
                     };
                 };
-                /** @description Error */
+                /** @description Not a readable image, or no file in the field `image` */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1051,7 +1134,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description Upload over MAX_UPLOAD_BYTES, or more pixels than MAX_IMAGE_PIXELS (decompression bomb) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1060,8 +1143,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description An image format the model does not read (PNG, JPEG, BMP, GIF, WebP and TIFF are read) */
                 415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Model not loaded, or failed its golden-set self-test */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1089,6 +1181,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description confidence under which a prediction is low (default LOW_CONFIDENCE) */
                     threshold?: number;
                 };
                 header?: never;
@@ -1097,17 +1190,26 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["PredictionLogPage"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1134,12 +1236,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Send logged predictions under the threshold (whose image was kept) to annotation */
+        /**
+         * Queue every logged prediction under the threshold (whose image was kept) for annotation
+         * @description The body is optional: without one, the threshold is LOW_CONFIDENCE.
+         */
         post: {
             parameters: {
                 query?: never;
                 header?: {
-                    /** @description Who is labeling; recorded with every label (required when ADMIN_TOKEN is set) */
+                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
                     "X-Annotator"?: string;
                 };
                 path?: never;
@@ -1147,22 +1252,20 @@ export interface paths {
             };
             requestBody?: {
                 content: {
-                    "application/json": {
-                        threshold?: number;
-                    };
+                    "application/json": components["schemas"]["ThresholdRequest"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["LowConfidenceQueued"];
                     };
                 };
-                /** @description Error */
+                /** @description Validation error */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1171,8 +1274,26 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Database unavailable, or no model loaded to suggest labels */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Annotation storage is not writable */
+                507: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1197,7 +1318,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Parse an upload like /api/predict, answer without decoding (benchmark baseline) */
+        /** Parse an upload like /api/predict; answer without decoding (the benchmark's baseline) */
         post: {
             parameters: {
                 query?: never;
@@ -1207,25 +1328,20 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "multipart/form-data": {
-                        /** Format: binary */
-                        image: string;
-                    };
+                    "multipart/form-data": components["schemas"]["ImageUpload"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            bytes?: number;
-                        };
+                        "application/json": components["schemas"]["UploadCheck"];
                     };
                 };
-                /** @description Error */
+                /** @description Not a readable image, or no file in the field `image` */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1234,7 +1350,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Error */
+                /** @description Upload over MAX_UPLOAD_BYTES, or more pixels than MAX_IMAGE_PIXELS (decompression bomb) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1268,13 +1384,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Successful response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["Liveness"];
                     };
                 };
             };
@@ -1309,7 +1425,9 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/plain": string;
+                    };
                 };
             };
         };
@@ -1328,7 +1446,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: database up, model loaded, golden-set self-test passed */
+        /** Readiness */
         get: {
             parameters: {
                 query?: never;
@@ -1338,13 +1456,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description Ready: database up, model loaded, golden-set self-test passed */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["Readiness"];
                     };
                 };
                 /** @description Not ready */
@@ -1353,7 +1471,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, unknown>;
+                        "application/json": components["schemas"]["Readiness"];
                     };
                 };
             };
@@ -1370,77 +1488,329 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        AnnotationItem: {
-            id?: number;
-            image_url?: string;
-            label?: string | null;
-            labels?: Record<string, unknown>[];
-            original_name?: string;
-            sha256?: string;
-            /** @enum {string} */
-            status?: "queued" | "labeled" | "disputed" | "settled";
-            suggestion?: {
-                confidence?: number;
-                label?: string;
-                model_version?: string;
-            } | null;
-        } | null;
+        Agreement: {
+            annotators: string[];
+            cohen_kappa: number | null;
+            items_compared: number;
+            percent_agreement: number | null;
+        };
+        AnnotationStats: {
+            agreement: components["schemas"]["Agreement"];
+            per_label: {
+                [key: string]: number;
+            };
+            progress: components["schemas"]["Progress"];
+        };
+        ArchiveUpload: {
+            /**
+             * Format: binary
+             * @description .zip of images; unsafe or non-image members are listed
+             */
+            archive: string;
+        };
+        BenchmarkFigures: {
+            accuracy?: number;
+            fp32_size_bytes?: number;
+            int8_accuracy?: number;
+            int8_accuracy_drop?: number;
+            latency_p50_ms?: number;
+            latency_p99_ms?: number;
+            parameters?: number;
+            /** @description INT8 ONNX file */
+            size_bytes?: number;
+            /** @description images per second */
+            throughput_ips?: number;
+            /** @description each figure / the teacher's */
+            vs_teacher?: {
+                [key: string]: number;
+            };
+        };
+        ClassScores: {
+            class: string;
+            f1: number;
+            precision: number;
+            recall: number;
+            support: number;
+        };
         Error: {
+            /** @description validation errors only: location (query, json, files, headers) -> field -> messages, e.g. {"query": {"limit": ["Must be greater than or equal to 1 ..."]}} */
+            detail?: {
+                [key: string]: unknown;
+            };
+            /** @description what went wrong, for a person to read */
             error: string;
         };
-        EvaluationReport: components["schemas"]["EvaluationSummary"] & {
+        EvaluationList: {
+            models: components["schemas"]["EvaluationSummary"][];
+        };
+        EvaluationReport: {
+            accuracy: number;
+            benchmark: components["schemas"]["BenchmarkFigures"];
             classes: string[];
-            /** @description rows: true class, columns: predicted class (counts) */
+            /** @description rows: true class, columns: predicted (counts) */
             confusion: number[][];
-            /** @description training curves: column -> per-epoch values */
+            f1_macro: number;
+            /** @description training curves: column (epoch, train_loss, val_accuracy...) -> per-epoch values */
             history: {
                 [key: string]: number[];
             };
-            misclassified: {
-                confidence?: number;
-                predicted?: string;
-                source?: string;
-                true?: string;
-                url?: string;
-            }[];
-            per_class: {
-                class?: string;
-                f1?: number;
-                precision?: number;
-                recall?: number;
-                support?: number;
-            }[];
+            /** @description most confident first */
+            misclassified: components["schemas"]["Misclassified"][];
+            misclassified_total: number;
+            model: components["schemas"]["ModelInfo"];
+            /** @description teacher, student or pruned */
+            name: string;
+            per_class: components["schemas"]["ClassScores"][];
+            /** @description test-split images */
+            samples: number;
         };
         EvaluationSummary: {
             accuracy: number;
-            /** @description latency, throughput, size */
-            benchmark?: Record<string, unknown>;
+            benchmark: components["schemas"]["BenchmarkFigures"];
             f1_macro: number;
-            misclassified_total?: number;
-            /** @description architecture, parameters, origin */
-            model?: Record<string, unknown>;
+            misclassified_total: number;
+            model: components["schemas"]["ModelInfo"];
             /** @description teacher, student or pruned */
             name: string;
+            /** @description test-split images */
             samples: number;
         };
-        Prediction: {
-            confidence?: number;
-            engine?: string;
+        ExportResult: {
+            directory: string;
+            /** @description image files written */
+            exported: number;
+            /** @description path of labels.csv */
+            manifest: string;
+            /** @description stale files removed from EXPORT_DIR */
+            removed: number;
+            rows: number;
+        };
+        ImageUpload: {
+            /**
+             * Format: binary
+             * @description PNG, JPEG, BMP, GIF, WebP or TIFF; any size and colour mode
+             */
+            image: string;
+        };
+        ImagesUpload: {
+            images: string[];
+        };
+        Item: {
+            id: number;
+            image_url: string;
+            /** @description agreed label; null while queued or disputed */
+            label: string | null;
+            /** Format: date-time */
+            labeled_at: string | null;
+            /** @description current labels */
+            labels: components["schemas"]["Label"][];
+            original_name: string;
+            sha256: string;
+            /** @enum {string} */
+            status: "queued" | "labeled" | "disputed" | "settled";
+            suggestion: components["schemas"]["Suggestion"] | null;
+        };
+        ItemAndProgress: {
+            item: components["schemas"]["Item"];
+            progress: components["schemas"]["Progress"];
+        };
+        ItemHistory: {
+            /** @description every label, superseded ones included */
+            history: components["schemas"]["Label"][];
+            item: components["schemas"]["Item"];
+        };
+        ItemList: {
+            items: components["schemas"]["Item"][];
+            progress: components["schemas"]["Progress"];
+        };
+        Label: {
+            /** @description the suggestion taken as is */
+            accepted: boolean | null;
+            annotator: string;
+            /** Format: date-time */
+            created_at: string;
+            id: number;
+            /** @enum {string} */
+            kind: "label" | "review";
             label: string;
+            suggestion_confidence: number | null;
+            suggestion_label: string | null;
+            /** Format: date-time */
+            superseded_at: string | null;
+        };
+        LabelRequest: {
+            /**
+             * @description true when the model's suggestion was taken as is
+             * @default false
+             */
+            accepted: boolean;
+            /** @description one of the served model's classes */
+            label: string;
+        };
+        Liveness: {
+            /** @enum {string} */
+            status: "ok";
+        };
+        LogSummary: {
+            /** @description AUTO_QUEUE_LOW_CONFIDENCE */
+            auto_queue: boolean;
+            /** @description PREDICTION_LOG */
+            enabled: boolean;
+            /** @description PREDICTION_LOG_IMAGES */
+            keep_images: boolean;
+            logged: number;
+            low_confidence: number;
+            max_rows: number;
+            /** @description low-confidence rows with a kept image */
+            ready_to_queue: number;
+            threshold: number;
+        };
+        LoggedPrediction: {
+            confidence: number;
+            /** Format: date-time */
+            created_at: string;
+            id: number;
+            image_kept: boolean;
+            label: string;
+            model_version: string;
+            /** @description sent to the annotation queue */
+            queued: boolean;
+            sha256: string;
+        };
+        LowConfidenceQueued: {
+            duplicates: number;
+            progress: components["schemas"]["Progress"];
+            queued: number;
+            /** @description rows whose image file is missing */
+            skipped: number;
+            threshold: number;
+        };
+        Misclassified: {
+            confidence: number;
+            /** @description file in the report folder */
+            image: string;
+            predicted: string;
+            /** @description the test image's path in the dataset */
+            source: string;
+            true: string;
+            /** @description GET it as PNG */
+            url: string;
+        };
+        ModelInfo: {
+            architecture: string;
+            parameters: number;
+            /** @description how a student or pruned model was made from the teacher */
+            source?: string;
+        };
+        ModelList: {
+            /** @description onnxruntime or tensorrt */
+            engine: string | null;
+            /** @description newest first */
+            models: components["schemas"]["ModelVersion"][];
+            /** @description version this worker serves */
+            serving: string | null;
+        };
+        ModelMetrics: {
+            /** @description test accuracy from the model's manifest */
+            accuracy?: number | null;
+            /** @description ONNX Runtime, batch 1, from metrics/benchmark.json */
+            latency_p50_ms?: number;
+            latency_p99_ms?: number;
+            /** @description images per second */
+            throughput_ips?: number;
+        };
+        ModelVersion: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            id: number;
+            metrics: components["schemas"]["ModelMetrics"];
+            /** @description int8 or fp32 */
+            precision: string;
+            sha256: string;
+            size_bytes: number;
+            /** @description git tag of a release, or local-<sha256[:12]> */
+            version: string;
+        };
+        NextItem: {
+            /** @description the served model's classes */
+            classes: string[];
+            /** @description null when the queue is done */
+            item: components["schemas"]["Item"] | null;
+            /** @enum {string} */
+            order: "oldest" | "uncertainty" | "random";
+            progress: components["schemas"]["Progress"];
+            /** @enum {string} */
+            queue: "unlabeled" | "second-opinion";
+        };
+        Prediction: {
+            /** @description its probability */
+            confidence: number;
+            /** @description onnxruntime or tensorrt */
+            engine: string;
+            /** @description the most probable class */
+            label: string;
+            /** @description preprocessing + inference */
             latency_ms: number;
             model_version: string;
+            /** @description class -> probability */
             probabilities: {
                 [key: string]: number;
             };
         };
+        PredictionLogPage: {
+            /** @description newest first */
+            predictions: components["schemas"]["LoggedPrediction"][];
+            summary: components["schemas"]["LogSummary"];
+        };
         Progress: {
-            disputed?: number;
-            labeled?: number;
-            total?: number;
+            disputed: number;
+            /** @description labeled or settled */
+            labeled: number;
+            total: number;
+        };
+        QueueResult: {
+            added: components["schemas"]["Item"][];
+            /** @description images already queued (same sha256) */
+            duplicates: number;
+            /** @description null when the database went away after the write */
+            progress: components["schemas"]["Progress"] | null;
+            rejected: components["schemas"]["Rejected"][];
+        };
+        Readiness: {
+            /** @description database, model, self_test: `ok: ...` when it passes, the reason otherwise */
+            checks: {
+                [key: string]: string;
+            };
+            ready: boolean;
         };
         Rejected: {
-            error?: string;
-            name?: string;
+            error: string;
+            name: string;
+        };
+        ReviewList: {
+            agreement: components["schemas"]["Agreement"];
+            classes: string[];
+            /** @description disputed items */
+            items: components["schemas"]["Item"][];
+            progress: components["schemas"]["Progress"];
+        };
+        ReviewRequest: {
+            /** @description one of the served model's classes */
+            label: string;
+        };
+        Suggestion: {
+            confidence: number | null;
+            label: string;
+            model_version: string | null;
+        };
+        ThresholdRequest: {
+            /** @description confidence under which a prediction is low (default LOW_CONFIDENCE) */
+            threshold?: number;
+        };
+        UploadCheck: {
+            /** @description size of the uploaded file */
+            bytes: number;
         };
     };
     responses: never;
