@@ -6,55 +6,32 @@ import type { components, paths } from './schema'
 
 type Schemas = components['schemas']
 
-// The UI's names for the document's schemas. Required<>: the server sends every field it
-// documents (today's hand-written document marks few of them required).
-type DocumentedItem = Required<NonNullable<Schemas['AnnotationItem']>>
-export type Suggestion = Required<NonNullable<DocumentedItem['suggestion']>>
-export type AnnotationItem = Omit<DocumentedItem, 'suggestion' | 'labels'> & { suggestion: Suggestion | null }
-export type Progress = Required<Schemas['Progress']>
-export type Rejected = Required<Schemas['Rejected']>
-export type Prediction = Required<Schemas['Prediction']>
+// The UI's names for the document's schemas (the server sends every field it marks required).
+export type Item = Schemas['Item']
+export type Label = Schemas['Label']
+export type Suggestion = Schemas['Suggestion']
+export type Progress = Schemas['Progress']
+export type Rejected = Schemas['Rejected']
+export type QueueResult = Schemas['QueueResult']
+export type NextItem = Schemas['NextItem']
+export type ItemList = Schemas['ItemList']
+export type ItemAndProgress = Schemas['ItemAndProgress']
+export type ReviewList = Schemas['ReviewList']
+export type Agreement = Schemas['Agreement']
+export type AnnotationStats = Schemas['AnnotationStats']
+export type ExportResult = Schemas['ExportResult']
+export type Prediction = Schemas['Prediction']
+export type ModelList = Schemas['ModelList']
+export type ModelVersion = Schemas['ModelVersion']
+export type ModelMetrics = Schemas['ModelMetrics']
+export type LogSummary = Schemas['LogSummary']
+export type PredictionLogPage = Schemas['PredictionLogPage']
+export type LowConfidenceQueued = Schemas['LowConfidenceQueued']
+export type EvaluationList = Schemas['EvaluationList']
 export type EvaluationSummary = Schemas['EvaluationSummary']
 export type EvaluationReport = Schemas['EvaluationReport']
-
-// Fields the UI reads that today's document does not declare yet. Intersected with the documented
-// types, so a more precise document only narrows them: drop a line once the document has the field.
-export type LabelRow = { id: number; annotator: string; kind: string; label: string }
-export type ReviewItem = AnnotationItem & { labels: LabelRow[] }
-type ClassList = { classes: string[] }
-type Queued = { added: AnnotationItem[]; duplicates: number; rejected: Rejected[]; progress: Progress }
-export type Agreement = {
-  items_compared: number
-  percent_agreement: number | null
-  cohen_kappa: number | null
-  annotators: string[]
-}
-export type ModelVersion = {
-  id: number
-  version: string
-  precision: string
-  metrics: Record<string, number | null> | null
-  size_bytes: number
-  created_at: string
-  active: boolean
-}
-export type LogSummary = {
-  enabled: boolean
-  keep_images: boolean
-  auto_queue: boolean
-  max_rows: number
-  threshold: number
-  logged: number
-  low_confidence: number
-  ready_to_queue: number
-}
-type ReportDetails = {
-  model?: { architecture?: string; parameters?: number; source?: string }
-  benchmark?: { latency_p50_ms?: number; latency_p99_ms?: number; size_bytes?: number; int8_accuracy?: number }
-  misclassified: Required<EvaluationReport['misclassified'][number]>[]
-  per_class: Required<EvaluationReport['per_class'][number]>[]
-}
-export type Report = Omit<EvaluationReport, keyof ReportDetails> & ReportDetails
+export type Misclassified = Schemas['Misclassified']
+export type ErrorBody = Schemas['Error']
 
 export class ApiError extends Error {
   status: number
@@ -103,9 +80,30 @@ export const api = createClient<paths>({
 })
 api.use(identity)
 
-function messageOf(error: unknown): string {
-  if (error && typeof error === 'object' && 'error' in error && typeof error.error === 'string') return error.error
-  return ''
+function isErrorBody(body: unknown): body is ErrorBody {
+  return !!body && typeof body === 'object' && 'error' in body && typeof body.error === 'string'
+}
+
+// A validation error's `detail` (location -> field -> messages) in one line: `limit: Not a valid integer.`
+function fieldsOf(detail: ErrorBody['detail']): string {
+  const parts: string[] = []
+  const add = (path: string, messages: unknown): void => {
+    if (messages && typeof messages === 'object' && !Array.isArray(messages)) {
+      for (const [key, value] of Object.entries(messages)) add(path ? `${path}.${key}` : key, value)
+    } else {
+      parts.push(`${path}: ${[messages].flat().join(' ')}`)
+    }
+  }
+  for (const fields of Object.values(detail ?? {})) add('', fields)
+  const line = parts.join('; ')
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line
+}
+
+// The backend's `error`, and the fields a validation error names when `error` does not already say them.
+function messageOf(body: unknown): string {
+  if (!isErrorBody(body)) return ''
+  const fields = fieldsOf(body.detail)
+  return fields && !body.error.includes(fields) ? `${body.error} (${fields})` : body.error
 }
 
 type Answer<D> = Promise<{ data?: D; error?: unknown; response: Response }>
@@ -120,21 +118,16 @@ async function call<D>(pending: Answer<D>): Promise<D> {
     throw new ApiError('Cannot reach the backend. Is the server running?', 0)
   }
   const { data, error, response } = result
-  if (!response.ok) {
-    if (response.status === 502 || response.status === 504) {
-      throw new ApiError('The backend is down or not answering (proxy error).', response.status)
-    }
-    throw new ApiError(messageOf(error) || `${response.status} ${response.statusText}`, response.status)
+  if (response.ok && data !== undefined) return data
+  if (response.ok) throw new ApiError('The backend answered with an empty body.', response.status)
+  if (response.status === 502 || response.status === 504) {
+    throw new ApiError('The backend is down or not answering (proxy error).', response.status)
   }
-  return data as D
+  throw new ApiError(messageOf(error) || `${response.status} ${response.statusText}`, response.status)
 }
 
-// call() whose answer also has Fields: what the UI reads that the document does not declare yet.
-function callWith<Fields>() {
-  return <D>(pending: Answer<D>) => call(pending) as Promise<D & Fields>
-}
-
-// openapi-typescript types a binary field as a string; the body itself goes out as FormData.
+// The document types a binary field as a string (OpenAPI `format: binary`); the body itself goes
+// out as FormData, so the typed body is a placeholder.
 function multipart(fields: Record<string, Blob | Blob[]>) {
   return {
     body: {} as never,
@@ -151,42 +144,37 @@ function multipart(fields: Record<string, Blob | Blob[]>) {
 const itemPath = (itemId: number) => ({ params: { path: { item_id: itemId } } })
 
 export function predict(file: File) {
-  return call(api.POST('/api/predict', multipart({ image: file }))) as Promise<Prediction>
+  return call(api.POST('/api/predict', multipart({ image: file })))
 }
 
 export function listModels() {
-  return callWith<{ models: ModelVersion[]; serving: string | null; engine: string | null }>()(
-    api.GET('/api/models'),
-  )
+  return call(api.GET('/api/models'))
 }
 
-export type Order = 'oldest' | 'uncertainty' | 'random'
-export type Queue = 'unlabeled' | 'second-opinion'
+export type Order = NextItem['order']
+export type Queue = NextItem['queue']
 
 // order: oldest | uncertainty (least confidence first) | random; queue: unlabeled | second-opinion
 export function nextItem({ order = 'oldest', queue = 'unlabeled' }: { order?: Order; queue?: Queue } = {}) {
-  return callWith<{ item: AnnotationItem | null; progress: Progress } & ClassList>()(
-    api.GET('/api/annotations/next', { params: { query: { order, queue } } }),
-  )
+  return call(api.GET('/api/annotations/next', { params: { query: { order, queue } } }))
 }
 
 export function uploadItems(files: File[]) {
-  return callWith<Queued>()(api.POST('/api/annotations/items', multipart({ images: files })))
+  return call(api.POST('/api/annotations/items', multipart({ images: files })))
 }
 
 export function uploadArchive(file: File) {
-  return callWith<Queued>()(api.POST('/api/annotations/archive', multipart({ archive: file })))
+  return call(api.POST('/api/annotations/archive', multipart({ archive: file })))
 }
 
 // The caller's own current labels, most recent first (to relabel one from an earlier session).
 export function recentLabels(limit = 8) {
   const labeledBy = getIdentity().annotator || 'anonymous'
-  return callWith<{ items: ReviewItem[] }>()(
-    api.GET('/api/annotations/items', { params: { query: { labeled_by: labeledBy, limit } } }),
-  )
+  return call(api.GET('/api/annotations/items', { params: { query: { labeled_by: labeledBy, limit } } }))
 }
 
-// accepted: the model's suggestion was taken as is (Enter), recorded with the label.
+// accepted: the model's suggestion was taken as is (Enter), recorded with the label. A label that
+// is not one of the served model's classes, or accepted with another label, answers 409.
 export function setLabel(itemId: number, label: string, accepted = false) {
   return call(api.PUT('/api/annotations/items/{item_id}/label', { ...itemPath(itemId), body: { label, accepted } }))
 }
@@ -196,7 +184,7 @@ export function clearLabel(itemId: number) {
 }
 
 export function reviewList() {
-  return callWith<{ items: ReviewItem[]; agreement: Agreement } & ClassList>()(api.GET('/api/annotations/review'))
+  return call(api.GET('/api/annotations/review'))
 }
 
 export function settleItem(itemId: number, label: string) {
@@ -208,17 +196,15 @@ export function annotationStats() {
 }
 
 export function exportLabels() {
-  return callWith<{ rows: number; directory: string }>()(api.POST('/api/annotations/export'))
+  return call(api.POST('/api/annotations/export'))
 }
 
 export function predictionLog() {
-  return callWith<{ summary: LogSummary; predictions: unknown[] }>()(api.GET('/api/predictions'))
+  return call(api.GET('/api/predictions'))
 }
 
 export function queueLowConfidence() {
-  return callWith<{ queued: number; duplicates: number; skipped: number }>()(
-    api.POST('/api/predictions/queue-low-confidence'),
-  )
+  return call(api.POST('/api/predictions/queue-low-confidence'))
 }
 
 // Evaluation reports the pipeline wrote: teacher, student, pruned (GET /api/evaluation).
@@ -228,5 +214,5 @@ export function listEvaluations() {
 
 // One model's report: per-class scores, confusion matrix, training curves, misclassified images.
 export function evaluationReport(name: string) {
-  return call(api.GET('/api/evaluation/{name}', { params: { path: { name } } })) as Promise<Report>
+  return call(api.GET('/api/evaluation/{name}', { params: { path: { name } } }))
 }

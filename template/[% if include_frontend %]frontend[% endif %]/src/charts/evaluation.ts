@@ -5,7 +5,7 @@ import {
   PointElement, Tooltip, type ChartData, type ChartOptions, type ScriptableContext, type TooltipItem,
 } from 'chart.js'
 import { MatrixController, MatrixElement, type MatrixDataPoint } from 'chartjs-chart-matrix'
-import type { Report } from '../api/client'
+import type { EvaluationReport } from '../api/client'
 
 // Only what these charts use: Chart.js is tree-shakeable.
 Chart.register(
@@ -19,7 +19,7 @@ const CURVE_COLOURS = ['#2680c2', '#e12d39', '#27ab83', '#f0b429', '#8719e0']
 // Rows are true classes (top to bottom), columns predicted classes, as in the report.
 type Cell = MatrixDataPoint & { x: string; y: string; v: number }
 
-export function heatmapData(report: Pick<Report, 'classes' | 'confusion'>): ChartData<'matrix', Cell[]> {
+export function heatmapData(report: Pick<EvaluationReport, 'classes' | 'confusion'>): ChartData<'matrix', Cell[]> {
   const { classes, confusion } = report
   const max = Math.max(1, ...confusion.flat())
   const cells = confusion.flatMap((row, t) =>
@@ -44,7 +44,7 @@ export function heatmapData(report: Pick<Report, 'classes' | 'confusion'>): Char
   }
 }
 
-export function heatmapOptions(report: Pick<Report, 'classes'>): ChartOptions<'matrix'> {
+export function heatmapOptions(report: Pick<EvaluationReport, 'classes'>): ChartOptions<'matrix'> {
   const { classes } = report
   return {
     maintainAspectRatio: false,
@@ -98,7 +98,7 @@ export const curvesOptions: ChartOptions<'line'> = {
 }
 
 // Two models side by side: per-class F1 as grouped bars.
-type Comparable = Pick<Report, 'name' | 'classes' | 'per_class'>
+type Comparable = Pick<EvaluationReport, 'name' | 'classes' | 'per_class'>
 
 export function comparisonData(left: Comparable, right: Comparable): ChartData<'bar'> {
   return {

@@ -2,7 +2,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AnnotateView from '../../src/views/AnnotateView.vue'
 import * as api from '../../src/api/client'
-import type { AnnotationItem, ReviewItem } from '../../src/api/client'
+import { item, itemAndProgress, label, nextItem, progress, queueResult } from './fixtures'
 
 vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
@@ -14,20 +14,16 @@ vi.mock('../../src/api/client', async (original) => ({
 }))
 
 const classes = ['0', '1', '2']
-const suggestion = { label: '2', confidence: 0.61, model_version: 'v1.0.0' }
-const item = (id: number): AnnotationItem => ({
-  id, original_name: `img${id}.png`, image_url: `/img/${id}`, sha256: `sha${id}`, status: 'queued', label: null, suggestion,
-})
 
 beforeEach(() => {
   vi.resetAllMocks() // also drops unused mockResolvedValueOnce values
   vi.mocked(api.nextItem)
-    .mockResolvedValueOnce({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
-    .mockResolvedValueOnce({ item: item(2), classes, progress: { total: 2, labeled: 1, disputed: 0 } })
-    .mockResolvedValue({ item: item(1), classes, progress: { total: 2, labeled: 0, disputed: 0 } })
-  vi.mocked(api.setLabel).mockResolvedValue({})
-  vi.mocked(api.clearLabel).mockResolvedValue({})
-  vi.mocked(api.recentLabels).mockResolvedValue({ items: [] })
+    .mockResolvedValueOnce(nextItem({ item: item(1), classes, progress: progress({ total: 2 }) }))
+    .mockResolvedValueOnce(nextItem({ item: item(2), classes, progress: progress({ total: 2, labeled: 1 }) }))
+    .mockResolvedValue(nextItem({ item: item(1), classes, progress: progress({ total: 2 }) }))
+  vi.mocked(api.setLabel).mockResolvedValue(itemAndProgress())
+  vi.mocked(api.clearLabel).mockResolvedValue(itemAndProgress())
+  vi.mocked(api.recentLabels).mockResolvedValue({ items: [], progress: progress() })
 })
 
 describe('annotation tool', () => {
@@ -80,12 +76,13 @@ describe('annotation tool', () => {
   })
 
   it('uploads many images in chunks with a progress bar and lists the rejected ones', async () => {
-    vi.mocked(api.uploadItems).mockImplementation(async (files) => ({
-      added: files.filter((file) => file.name !== 'bad.png').map((_, i) => item(100 + i)),
-      duplicates: 0,
-      rejected: files.filter((file) => file.name === 'bad.png').map((file) => ({ name: file.name, error: 'not an image' })),
-      progress: { total: 44, labeled: 0, disputed: 0 },
-    }))
+    vi.mocked(api.uploadItems).mockImplementation(async (files) =>
+      queueResult({
+        added: files.filter((file) => file.name !== 'bad.png').map((_, i) => item(100 + i)),
+        rejected: files.filter((file) => file.name === 'bad.png').map((file) => ({ name: file.name, error: 'not an image' })),
+        progress: progress({ total: 44 }),
+      }),
+    )
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     const files = Array.from({ length: 44 }, (_, i) => new File(['x'], `${i}.png`))
@@ -103,10 +100,8 @@ describe('annotation tool', () => {
   })
 
   it('reopens an earlier label from the recent list and relabels it', async () => {
-    const earlier: ReviewItem = {
-      ...item(9), label: '0', status: 'labeled', labels: [{ id: 1, annotator: 'anonymous', kind: 'label', label: '0' }],
-    }
-    vi.mocked(api.recentLabels).mockResolvedValue({ items: [earlier] })
+    const earlier = item(9, { label: '0', status: 'labeled', labels: [label({ annotator: 'anonymous', label: '0' })] })
+    vi.mocked(api.recentLabels).mockResolvedValue({ items: [earlier], progress: progress({ total: 1, labeled: 1 }) })
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     expect(wrapper.find('[data-test="recent-item"]').text()).toContain('0')

@@ -3,8 +3,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { defineComponent, h } from 'vue'
 import EvaluationView from '../../src/views/EvaluationView.vue'
 import * as api from '../../src/api/client'
-import type { Report } from '../../src/api/client'
 import { comparisonData, curvesData, heatmapData } from '../../src/charts/evaluation'
+import { evaluationReport, evaluationSummary } from './fixtures'
 
 vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
@@ -22,34 +22,16 @@ vi.mock('vue-chartjs', () => {
   return { Bar: stub('bar'), Line: stub('line'), Chart: stub('chart') }
 })
 
-const curves = { epoch: [1, 2, 3], train_loss: [1.2, 0.5, 0.3], val_accuracy: [0.6, 0.9, 0.95] }
-const report = (name: string, f1s: [number, number], history: Record<string, number[]> = curves): Report => ({
-  name,
-  model: { architecture: 'SmallCNN', parameters: name === 'teacher' ? 70000 : 9000 },
-  classes: ['a', 'b'],
-  samples: 10,
-  accuracy: 0.8,
-  f1_macro: (f1s[0] + f1s[1]) / 2,
-  misclassified_total: 2,
-  per_class: [
-    { class: 'a', precision: 0.75, recall: 1, f1: f1s[0], support: 5 },
-    { class: 'b', precision: 1, recall: 0.6, f1: f1s[1], support: 5 },
-  ],
-  confusion: [[5, 0], [2, 3]],
-  history,
-  misclassified: [
-    { url: `/api/evaluation/${name}/misclassified/0`, true: 'b', predicted: 'a', confidence: 0.91, source: 'data/raw/b/1.png' },
-    { url: `/api/evaluation/${name}/misclassified/1`, true: 'b', predicted: 'a', confidence: 0.62, source: 'data/raw/b/2.png' },
-  ],
-  benchmark: { latency_p50_ms: 0.1, latency_p99_ms: 0.3, size_bytes: 40000, int8_accuracy: 0.8 },
-})
+const report = (name: string, f1s: [number, number], history?: Record<string, number[]>) =>
+  evaluationReport(name, f1s, {
+    model: { architecture: 'SmallCNN', parameters: name === 'teacher' ? 70000 : 9000 },
+    ...(history && { history }),
+  })
 
 beforeEach(() => {
   vi.resetAllMocks()
   vi.mocked(api.listEvaluations).mockResolvedValue({
-    models: [report('teacher', [0.857, 0.75]), report('student', [0.8, 0.7])].map(
-      ({ name, accuracy, f1_macro, samples }) => ({ name, accuracy, f1_macro, samples }),
-    ),
+    models: [report('teacher', [0.857, 0.75]), report('student', [0.8, 0.7])].map(evaluationSummary),
   })
   vi.mocked(api.evaluationReport).mockImplementation(async (name) =>
     name === 'teacher' ? report('teacher', [0.857, 0.75]) : report('student', [0.8, 0.7], {}),

@@ -2,6 +2,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import ModelsView from '../../src/views/ModelsView.vue'
 import * as api from '../../src/api/client'
+import { lowConfidenceQueued, modelList, predictionLog } from './fixtures'
 
 vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
@@ -10,18 +11,13 @@ vi.mock('../../src/api/client', async (original) => ({
   queueLowConfidence: vi.fn(),
 }))
 
-const summary = (ready: number) => ({
-  enabled: true, keep_images: true, auto_queue: false, max_rows: 10000,
-  threshold: 0.6, logged: 40, low_confidence: 3, ready_to_queue: ready,
-})
-
 beforeEach(() => {
   vi.resetAllMocks()
-  vi.mocked(api.listModels).mockResolvedValue({ models: [], serving: 'v1', engine: 'onnxruntime' })
+  vi.mocked(api.listModels).mockResolvedValue(modelList({ serving: 'v1', engine: 'onnxruntime' }))
   vi.mocked(api.predictionLog)
-    .mockResolvedValueOnce({ summary: summary(3), predictions: [] })
-    .mockResolvedValue({ summary: summary(0), predictions: [] })
-  vi.mocked(api.queueLowConfidence).mockResolvedValue({ queued: 2, duplicates: 1, skipped: 0 })
+    .mockResolvedValueOnce(predictionLog({ logged: 40, low_confidence: 3, ready_to_queue: 3 }))
+    .mockResolvedValue(predictionLog({ logged: 40, low_confidence: 3, ready_to_queue: 0 }))
+  vi.mocked(api.queueLowConfidence).mockResolvedValue(lowConfidenceQueued({ queued: 2, duplicates: 1, skipped: 0 }))
 })
 
 describe('models page', () => {

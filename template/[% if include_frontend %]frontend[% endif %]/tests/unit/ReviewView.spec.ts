@@ -2,7 +2,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import ReviewView from '../../src/views/ReviewView.vue'
 import * as api from '../../src/api/client'
-import type { Agreement, ReviewItem } from '../../src/api/client'
+import { agreement as agreementOf, item, itemAndProgress, label, reviewList, suggestion } from './fixtures'
 
 vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
@@ -10,27 +10,19 @@ vi.mock('../../src/api/client', async (original) => ({
   settleItem: vi.fn(),
 }))
 
-const disputed: ReviewItem = {
-  id: 7,
-  sha256: 'sha7',
+const disputed = item(7, {
   status: 'disputed',
-  label: null,
-  original_name: 'x.png',
-  image_url: '/img/7',
-  suggestion: { label: '3', confidence: 0.52, model_version: 'v1' },
-  labels: [
-    { id: 1, annotator: 'alice', kind: 'label', label: '3' },
-    { id: 2, annotator: 'bob', kind: 'label', label: '8' },
-  ],
-}
-const agreement: Agreement = { items_compared: 3, percent_agreement: 66.7, cohen_kappa: 0.571, annotators: ['alice', 'bob'] }
+  suggestion: suggestion({ label: '3', confidence: 0.52, model_version: 'v1' }),
+  labels: [label({ id: 1, annotator: 'alice', label: '3' }), label({ id: 2, annotator: 'bob', label: '8' })],
+})
+const agreement = agreementOf({ items_compared: 3, percent_agreement: 66.7, cohen_kappa: 0.571, annotators: ['alice', 'bob'] })
 
 beforeEach(() => {
   vi.clearAllMocks()
   vi.mocked(api.reviewList)
-    .mockResolvedValueOnce({ items: [disputed], classes: ['3', '8'], agreement })
-    .mockResolvedValue({ items: [], classes: ['3', '8'], agreement })
-  vi.mocked(api.settleItem).mockResolvedValue({})
+    .mockResolvedValueOnce(reviewList({ items: [disputed], classes: ['3', '8'], agreement }))
+    .mockResolvedValue(reviewList({ items: [], classes: ['3', '8'], agreement }))
+  vi.mocked(api.settleItem).mockResolvedValue(itemAndProgress({ item: item(7, { status: 'settled', label: '3' }) }))
 })
 
 describe('review', () => {

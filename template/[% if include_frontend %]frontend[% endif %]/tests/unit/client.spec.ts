@@ -46,6 +46,27 @@ describe('api client', () => {
     await expect(failure).rejects.toMatchObject({ status: 415 })
   })
 
+  it('names the invalid fields of a validation error', async () => {
+    const detail = { json: { label: ['Missing data for required field.'], accepted: ['Not a valid boolean.'] } }
+    vi.stubGlobal('fetch', respond(400, { error: 'Validation error', detail }))
+    const failure = setLabel(1, '3')
+    await expect(failure).rejects.toThrow(
+      'Validation error (label: Missing data for required field.; accepted: Not a valid boolean.)',
+    )
+    await expect(failure).rejects.toMatchObject({ status: 400 })
+    // the backend's message usually names them already: not twice
+    const named = { error: 'label: Missing data for required field.', detail: { json: { label: ['Missing data for required field.'] } } }
+    vi.stubGlobal('fetch', respond(400, named))
+    await expect(setLabel(1, '3')).rejects.toThrow(/^label: Missing data for required field\.$/)
+  })
+
+  it('surfaces a label the served model does not know (409)', async () => {
+    vi.stubGlobal('fetch', respond(409, { error: "label must be one of ['0', '1', '2']" }))
+    const failure = setLabel(1, '11')
+    await expect(failure).rejects.toThrow("label must be one of ['0', '1', '2']")
+    await expect(failure).rejects.toMatchObject({ status: 409 })
+  })
+
   it('explains a backend that cannot be reached', async () => {
     vi.stubGlobal('fetch', vi.fn().mockRejectedValue(new TypeError('Failed to fetch')))
     await expect(predict(new File(['x'], 'x.png'))).rejects.toThrow(/Cannot reach the backend/)
