@@ -5,7 +5,7 @@ import logging
 
 from apiflask import APIFlask, HTTPError, Schema
 from apiflask.fields import Dict, Raw, String
-from flask import jsonify
+from flask import jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -88,6 +88,13 @@ def register_error_handlers(app: APIFlask) -> None:
 
         db.session.rollback()  # rows flushed earlier in the same request are not kept either
         return error_response(str(error), 507)
+
+    @app.errorhandler(RecursionError)
+    def too_deep(error: RecursionError):
+        if request.is_json:  # json.loads recursing through thousands of nested arrays or objects
+            return error_response("JSON body nested too deeply", 400)
+        log.exception("unhandled error")
+        return error_response("internal error", 500)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

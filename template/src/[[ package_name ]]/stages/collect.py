@@ -127,8 +127,11 @@ def extract_tar(archive: Path, target: Path, max_bytes: int) -> None:
             raise SourceError(
                 f"{archive} expands to {total} bytes, more than collect.max_archive_bytes ({max_bytes})"
             )
-        # the "data" filter re-checks every member (no absolute paths, links, devices) as a second guard
-        bundle.extractall(target, members=members, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4+ (Debian 12's 3.11.2 has no filter)
+            # the "data" filter re-checks every member (no absolute paths, links, devices) as a second guard
+            bundle.extractall(target, members=members, filter="data")
+        else:  # every member was checked above: a safe relative path, a plain file or folder
+            bundle.extractall(target, members=members)
 
 
 def collect_source(source: str, out_dir: Path, upscale: int, max_archive_bytes: int) -> int:

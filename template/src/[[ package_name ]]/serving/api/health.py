@@ -82,4 +82,4 @@ def metrics():
         payload = generate_latest(registry)
     else:
         payload = generate_latest()
-    return Response(payload, mimetype=CONTENT_TYPE_LATEST)
+    return Response(payload, content_type=CONTENT_TYPE_LATEST)  # as is: it names its charset
