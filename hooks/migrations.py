@@ -206,9 +206,16 @@ NAME_MOVES_V0_5_0 = {
     **{("quantize", name): "quantization" for name in ("ArrayCalibrationReader", "quantize_int8", "advice")},
     **{
         ("check", name): "budgets"
-        for name in ("MEASURES", "RequirementError", "BudgetResult", "split_key", "lookup", "read_workspace")
+        for name in (
+            "MEASURES",
+            "RequirementError",
+            "BudgetResult",
+            "split_key",
+            "lookup",
+            "read_workspace",
+            "evaluate_budgets",
+        )
     },
-    ("check", "evaluate_budgets"): "budgets",
     **{
         ("data.validate", name): "data.folders"
         for name in ("LABELS_MANIFEST", "DataLayoutError", "class_folders")

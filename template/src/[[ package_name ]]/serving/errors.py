@@ -89,17 +89,16 @@ def register_error_handlers(app: APIFlask) -> None:
         db.session.rollback()  # rows flushed earlier in the same request are not kept either
         return error_response(str(error), 507)
 
-    @app.errorhandler(RecursionError)
-    def too_deep(error: RecursionError):
-        if request.is_json:  # json.loads recursing through thousands of nested arrays or objects
-            return error_response("JSON body nested too deeply", 400)
-        log.exception("unhandled error")
-        return error_response("internal error", 500)
-
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         log.exception("unhandled error")  # the worker keeps running; the client gets JSON
         return error_response("internal error", 500)
+
+    @app.errorhandler(RecursionError)
+    def too_deep(error: RecursionError):
+        if request.is_json:  # json.loads recursing through thousands of nested arrays or objects
+            return error_response("JSON body nested too deeply", 400)
+        return unexpected_error(error)
 
     @app.errorhandler(ArtifactError)
     def artifact_error(error: ArtifactError):
