@@ -1,13 +1,18 @@
 """Post-generation hook shared by the Copier and Cookiecutter forms of the template.
 
 Turns a freshly rendered directory into a working repository: `git init`, `dvc init`,
-a default DVC remote, and a first commit. Runs with the rendered project as the
-working directory. Never destroys anything: an existing git or DVC repo is left as is.
+a default DVC remote (the project's own `make dvc-init`, with the answers' remote URL), and a
+first commit. Runs with the rendered project as the working directory, on the interpreter
+Copier (or Cookiecutter) runs on. When neither that interpreter nor PATH has DVC (Copier
+installed with pipx or `uv tool`), the DVC part is left to `make install`, which runs the same
+`make dvc-init` with the project's own DVC. Never destroys anything: an existing git or DVC
+repo is left as is.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import subprocess
 import sys
@@ -35,7 +40,6 @@ def git_identity(name: str, email: str) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dvc-remote-url", required=True)
     parser.add_argument("--author-name", required=True)
     parser.add_argument("--author-email", required=True)
     args = parser.parse_args()
@@ -45,16 +49,14 @@ def main() -> int:
         run("git", "init", "--quiet", "--initial-branch=main")
 
     dvc = dvc_command()
-    if dvc is None:
+    if dvc is None or shutil.which("make") is None:
         print(
-            "post_gen: DVC is not installed, so `dvc init` was skipped. "
-            "Run `make install && dvc init` in the project before `dvc repro`.",
+            "post_gen: DVC is not installed beside Copier, so the DVC repository is not created yet: "
+            "`make install` creates it (and its default remote) with the project's own DVC.",
             file=sys.stderr,
         )
     elif not (project / ".dvc").exists():
-        run(*dvc, "init", "--quiet")
-        run(*dvc, "config", "core.autostage", "true")
-        run(*dvc, "remote", "add", "--default", "storage", args.dvc_remote_url)
+        run("make", "--no-print-directory", "dvc-init", f"DVC={shlex.join(dvc)}")
 
     run("git", "add", "--all")
     staged = subprocess.run(["git", "diff", "--cached", "--quiet"])

@@ -39,10 +39,9 @@ PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
 # the newest torchvision wants, and PyPI's torchvision does not import beside another torch build.
 "$VENV/bin/python" -c "import torch, torchvision, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION' or torchvision.__version__.split('+')[0] != '$TORCHVISION_VERSION')" 2>/dev/null \
   || "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
+# The generated project's own dependencies, exactly as its lock gives them (what `make install` does).
+"${PIP[@]}" --require-hashes -r template/requirements/dev.lock
 "${PIP[@]}" -e .
-# The generated project's own dependencies, read from a fresh default render.
-"$VENV/bin/python" scripts/project_requirements.py > "$VENV/project-requirements.txt"
-"${PIP[@]}" -r "$VENV/project-requirements.txt"
 # DVC's S3 support, for the S3-remote round trip against a local S3 server.
 "${PIP[@]}" dvc-s3
 

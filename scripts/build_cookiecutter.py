@@ -27,7 +27,7 @@ EXPRESSION = re.compile(r"(\[\[.*?\]\]|\[%.*?%\]|\[#.*?#\])", re.DOTALL)
 TOKEN = re.compile(r"(\"[^\"]*\"|'[^']*')|(?<![.\w])([A-Za-z_]\w*)\b")
 CONDITIONAL = re.compile(r"^\[% if (?P<condition>.+?) %\](?P<name>.*)\[% endif %\]$")
 COPIER_ONLY = ("[[ _copier_conf.answers_file ]].jinja",)
-SHARED_HOOK_ARGS = ("dvc_remote_url", "author_name", "author_email")
+SHARED_HOOK_ARGS = ("author_name", "author_email")
 
 
 def load_copier() -> tuple[dict, dict]:

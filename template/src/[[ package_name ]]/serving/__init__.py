@@ -17,7 +17,7 @@ from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
 from ..runtime.golden import GoldenSetError
 from .batching import MicroBatcher
-from .config import config_from_env
+from .config import app_config, load_settings
 from .db_models import ModelVersion
 from .errors import Error, register_error_handlers
 from .extensions import db, migrate
@@ -57,7 +57,13 @@ class SignedIntConverter(IntegerConverter):
 
 
 def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFlask:
-    instance = os.path.abspath(os.environ.get("INSTANCE_PATH", "instance"))
+    """The app, configured from the environment (serving/config.py) and then `overrides`.
+
+    Raises:
+        SettingsError: a variable of the environment cannot be used (the message names it).
+    """
+    settings = load_settings()
+    instance = os.path.abspath(settings.INSTANCE_PATH)
     app = APIFlask(
         __name__,
         title="Model serving API",
@@ -67,7 +73,7 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
         docs_path="/api/docs",  # under /api: the frontend's proxy sends /api to this server
     )
     app.url_map.converters["int"] = SignedIntConverter  # before any route is added
-    app.config.update(OPENAPI_SETTINGS | config_from_env(instance))
+    app.config.update(OPENAPI_SETTINGS | app_config(settings))
     app.config.update(overrides or {})
     os.makedirs(app.instance_path, exist_ok=True)
 

@@ -1,4 +1,9 @@
-"""Server settings, read from the environment. Every variable has a documented default.
+"""Server settings, read from the environment, typed and checked once at start (`ServerSettings`).
+
+`make serve` (gunicorn.conf.py) and the `flask` commands also read a `.env` file in the project root,
+as `docker compose` does; variables already in the environment win. A value that cannot be used
+stops the server before it serves anything, with a message naming the variable (`SettingsError`).
+Every variable has a documented default:
 
 - DATABASE_URL: SQLAlchemy URL (sqlite, mysql+pymysql, postgresql+psycopg);
   default sqlite:///<instance>/app.db
@@ -41,16 +46,82 @@
   default https://cdn.jsdelivr.net/npm/swagger-ui-dist@5 (a CDN: the browser, not the server, fetches
   them). For an offline network, serve a copy of the npm package swagger-ui-dist and point this at it
 - INSTANCE_PATH: folder for the SQLite file and stores; default ./instance
+- GUNICORN_BIND: address gunicorn listens on; default 0.0.0.0:8000
+- GUNICORN_WORKERS: worker processes; default 2
+- GUNICORN_THREADS: threads per worker (gthread); default 4
+- GUNICORN_TIMEOUT: seconds a worker may stay silent before it is restarted; default 30
 """
 
-import os
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..paths import BENCHMARK_METRICS, EVALUATION_DIR, INT8_DIR
 
+Count = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[float, Field(ge=0)]
 
-def flag(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+
+class SettingsError(ValueError):
+    """Settings from the environment that cannot be used; the message names each variable, its value
+    and what it must be."""
+
+
+class ServerSettings(BaseSettings):
+    """The variables above, with their types and defaults. Names are the variables' own (case
+    sensitive); an empty value counts as unset; flags take 1/0, true/false, yes/no, on/off."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+    DATABASE_URL: str | None = None  # None: sqlite:///<INSTANCE_PATH>/app.db
+    MODEL_DIR: str = INT8_DIR.as_posix()
+    MODEL_STORE: str | None = None
+    INFERENCE_ENGINE: Literal["onnxruntime", "tensorrt"] = "onnxruntime"
+    BENCHMARK_FILE: str = BENCHMARK_METRICS.as_posix()
+    EVALUATION_DIR: str = EVALUATION_DIR.as_posix()
+    FRONTEND_DIST: str = "frontend/dist"
+    MAX_UPLOAD_BYTES: Count = 25_000_000
+    MAX_IMAGE_PIXELS: Count = 50_000_000
+    ANNOTATION_STORAGE: str | None = None
+    EXPORT_DIR: str = "data/annotated"
+    ADMIN_TOKEN: str | None = None
+    ARCHIVE_MAX_BYTES: Count = 200_000_000
+    ARCHIVE_MAX_MEMBERS: Count = 5000
+    PREDICTION_LOG: bool = False
+    PREDICTION_LOG_MAX_ROWS: Count = 10_000
+    PREDICTION_LOG_IMAGES: bool = False
+    PREDICTION_LOG_STORAGE: str | None = None
+    LOW_CONFIDENCE: Annotated[float, Field(ge=0, le=1)] = 0.6
+    AUTO_QUEUE_LOW_CONFIDENCE: bool = False
+    MODEL_CHECK_SECONDS: Annotated[float, Field(gt=0)] = 2
+    BATCH_MAX_SIZE: Count = 16
+    BATCH_MAX_WAIT_MS: NonNegative = 2
+    INFERENCE_THREADS: Annotated[int, Field(ge=0)] = 0
+    API_DOCS_ASSETS: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+    INSTANCE_PATH: str = "instance"
+    GUNICORN_BIND: str = "0.0.0.0:8000"
+    GUNICORN_WORKERS: Count = 2
+    GUNICORN_THREADS: Count = 4
+    GUNICORN_TIMEOUT: Count = 30
+
+
+def load_settings() -> ServerSettings:
+    """The settings from the environment.
+
+    Raises:
+        SettingsError: one line per unusable variable, e.g.
+            `GUNICORN_THREADS='abc': Input should be a valid integer, unable to parse string as an integer`.
+    """
+    try:
+        return ServerSettings()
+    except ValidationError as error:
+        lines = [
+            f"{'.'.join(map(str, problem['loc']))}={problem.get('input')!r}: {problem['msg']}"
+            for problem in error.errors(include_url=False)
+        ]
+        raise SettingsError("unusable server settings:\n  " + "\n  ".join(lines)) from None
 
 
 def docs_assets(prefix: str) -> dict:
@@ -64,33 +135,33 @@ def docs_assets(prefix: str) -> dict:
     }
 
 
-def config_from_env(instance_path: str) -> dict:
-    instance = Path(instance_path)
-    env = os.environ.get
-    return docs_assets(env("API_DOCS_ASSETS", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5")) | {
-        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
+def app_config(settings: ServerSettings) -> dict:
+    """Flask config keys from the settings; paths under the instance folder default from INSTANCE_PATH."""
+    instance = Path(settings.INSTANCE_PATH).absolute()
+    return docs_assets(settings.API_DOCS_ASSETS) | {
+        "SQLALCHEMY_DATABASE_URI": settings.DATABASE_URL or f"sqlite:///{instance / 'app.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "MODEL_DIR": env("MODEL_DIR", INT8_DIR.as_posix()),
-        "MODEL_STORE": env("MODEL_STORE", str(instance / "models")),
-        "BENCHMARK_FILE": env("BENCHMARK_FILE", BENCHMARK_METRICS.as_posix()),
-        "EVALUATION_DIR": env("EVALUATION_DIR", EVALUATION_DIR.as_posix()),
-        "FRONTEND_DIST": env("FRONTEND_DIST", "frontend/dist"),
-        "INFERENCE_ENGINE": env("INFERENCE_ENGINE", "onnxruntime"),
-        "MAX_CONTENT_LENGTH": int(env("MAX_UPLOAD_BYTES", "25000000")),
-        "MAX_IMAGE_PIXELS": int(env("MAX_IMAGE_PIXELS", "50000000")),
-        "ANNOTATION_STORAGE": env("ANNOTATION_STORAGE", str(instance / "annotation-images")),
-        "EXPORT_DIR": env("EXPORT_DIR", "data/annotated"),
-        "ADMIN_TOKEN": env("ADMIN_TOKEN") or None,
-        "MODEL_CHECK_SECONDS": float(env("MODEL_CHECK_SECONDS", "2")),
-        "BATCH_MAX_SIZE": int(env("BATCH_MAX_SIZE", "16")),
-        "BATCH_MAX_WAIT_MS": float(env("BATCH_MAX_WAIT_MS", "2")),
-        "INFERENCE_THREADS": int(env("INFERENCE_THREADS", "0")),
-        "ARCHIVE_MAX_BYTES": int(env("ARCHIVE_MAX_BYTES", "200000000")),
-        "ARCHIVE_MAX_MEMBERS": int(env("ARCHIVE_MAX_MEMBERS", "5000")),
-        "PREDICTION_LOG": flag(env("PREDICTION_LOG", "0")),
-        "PREDICTION_LOG_MAX_ROWS": int(env("PREDICTION_LOG_MAX_ROWS", "10000")),
-        "PREDICTION_LOG_IMAGES": flag(env("PREDICTION_LOG_IMAGES", "0")),
-        "PREDICTION_LOG_STORAGE": env("PREDICTION_LOG_STORAGE", str(instance / "prediction-images")),
-        "LOW_CONFIDENCE": float(env("LOW_CONFIDENCE", "0.6")),
-        "AUTO_QUEUE_LOW_CONFIDENCE": flag(env("AUTO_QUEUE_LOW_CONFIDENCE", "0")),
+        "MODEL_DIR": settings.MODEL_DIR,
+        "MODEL_STORE": settings.MODEL_STORE or str(instance / "models"),
+        "BENCHMARK_FILE": settings.BENCHMARK_FILE,
+        "EVALUATION_DIR": settings.EVALUATION_DIR,
+        "FRONTEND_DIST": settings.FRONTEND_DIST,
+        "INFERENCE_ENGINE": settings.INFERENCE_ENGINE,
+        "MAX_CONTENT_LENGTH": settings.MAX_UPLOAD_BYTES,
+        "MAX_IMAGE_PIXELS": settings.MAX_IMAGE_PIXELS,
+        "ANNOTATION_STORAGE": settings.ANNOTATION_STORAGE or str(instance / "annotation-images"),
+        "EXPORT_DIR": settings.EXPORT_DIR,
+        "ADMIN_TOKEN": settings.ADMIN_TOKEN,
+        "MODEL_CHECK_SECONDS": settings.MODEL_CHECK_SECONDS,
+        "BATCH_MAX_SIZE": settings.BATCH_MAX_SIZE,
+        "BATCH_MAX_WAIT_MS": settings.BATCH_MAX_WAIT_MS,
+        "INFERENCE_THREADS": settings.INFERENCE_THREADS,
+        "ARCHIVE_MAX_BYTES": settings.ARCHIVE_MAX_BYTES,
+        "ARCHIVE_MAX_MEMBERS": settings.ARCHIVE_MAX_MEMBERS,
+        "PREDICTION_LOG": settings.PREDICTION_LOG,
+        "PREDICTION_LOG_MAX_ROWS": settings.PREDICTION_LOG_MAX_ROWS,
+        "PREDICTION_LOG_IMAGES": settings.PREDICTION_LOG_IMAGES,
+        "PREDICTION_LOG_STORAGE": settings.PREDICTION_LOG_STORAGE or str(instance / "prediction-images"),
+        "LOW_CONFIDENCE": settings.LOW_CONFIDENCE,
+        "AUTO_QUEUE_LOW_CONFIDENCE": settings.AUTO_QUEUE_LOW_CONFIDENCE,
     }
