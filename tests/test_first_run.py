@@ -6,6 +6,7 @@ The one change to the render before those commands: plumbing params (tests/conft
 `make repro` checks the pipeline's wiring in minutes rather than its accuracy, which
 test_pipeline_e2e.py measures with the defaults."""
 
+import os
 import re
 import socket
 import subprocess
@@ -77,9 +78,10 @@ def first_run(tmp_path_factory):
         [copier_venv / "bin" / "pip", "install", "-q", "--disable-pip-version-check", "copier>=9.4,<10"],
         check=True,
     )
-    env = {
+    # The machine's own environment (its CA bundle, pip's index settings), without any venv.
+    machine = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "VIRTUAL_ENV", "PYTHON"))}
+    env = machine | {
         "PATH": SYSTEM_PATH,
-        "HOME": str(Path.home()),  # pip's and npm's caches
         "GIT_AUTHOR_NAME": "New User",
         "GIT_AUTHOR_EMAIL": "new.user@example.com",
         "GIT_COMMITTER_NAME": "New User",
@@ -158,3 +160,27 @@ def test_make_install_installs_exactly_the_locked_versions(first_run):
     assert installed == expected
     assert installed["torch"] == expected["torch"]
     assert installed["torchvision"] == expected["torchvision"]
+
+
+def test_the_shipped_locks_are_what_make_lock_writes(first_run):
+    """`make lock` (uv, from pyproject.toml and requirements/pins.txt, releases before the
+    `exclude-newer` date) reproduces the committed locks; the CPU lock is the full one without
+    PyPI's CUDA build of torch/torchvision and the CUDA libraries it pulls."""
+    project, *_ = first_run
+    subprocess.run(["make", "lock"], cwd=project, check=True, capture_output=True, timeout=600)
+    diff = subprocess.run(
+        ["git", "diff", "--stat", "--", "requirements"], cwd=project, capture_output=True, text=True
+    )
+    assert diff.stdout == "", diff.stdout
+    full = locked_versions(project / "requirements" / "dev.lock")
+    cpu = locked_versions(project / "requirements" / "dev-cpu.lock")
+    left_out = set(full) - set(cpu)
+    assert {"torch", "torchvision", "triton"} <= left_out
+    assert all(re.match(r"torch$|torchvision$|triton$|cuda-|nvidia-(cu|n)", name) for name in left_out), (
+        left_out
+    )
+    assert set(cpu) <= set(full)
+    assert {"torch-pruning", "onnxruntime", "dvc"} <= set(cpu)
+    serve = locked_versions(project / "requirements" / "serve.lock")
+    assert "torch" not in serve
+    assert all(full[name] == version for name, version in serve.items())
