@@ -194,8 +194,13 @@ def test_dvclive_training_curves_show_in_dvc_plots_and_experiments(reproduced):
     assert {"training loss", "validation accuracy", "confusion matrix"} <= set(plots)
     curve = plots["validation accuracy"]
     assert curve, "the plot has data"
+    files = {value["filename"] for value in curve[0]["content"]["data"]["values"]}
+    for stage in ("train", "distill", "prune"):  # teacher, student, pruned model's fine-tune
+        assert any(name.endswith(f"{stage}/plots/metrics/val/accuracy.tsv") for name in files), files
     experiments = json.loads(run_in(project, "dvc", "exp", "show", "--json").stdout)
-    live = experiments[0]["data"]["metrics"]["reports/train/metrics.json"]["data"]
+    metrics = experiments[0]["data"]["metrics"]
     params = yaml.safe_load((project / "params.yaml").read_text())
-    assert live["step"] == params["train"]["epochs"]
-    assert 0.9 < live["best_val_accuracy"] <= 1.0
+    for stage in ("train", "distill", "prune"):
+        live = metrics[f"reports/{stage}/metrics.json"]["data"]
+        assert live["step"] == params[stage]["epochs"], stage
+    assert 0.9 < metrics["reports/train/metrics.json"]["data"]["best_val_accuracy"] <= 1.0

@@ -209,6 +209,12 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
         r"\| `min_test_accuracy` \| 0 \| [\d.]+ \(pass\) \| [\d.]+ \(pass\) \| ✅ pass \|", report
     )
     assert "Confusion matrix" in report
+    assert "### Confusion matrix, base → PR\n```mermaid\nxychart-beta\n" in report, "recall chart"
+    # The `dvc plots diff` page is this run's artifact, linked from the review.
+    run_link = rf"\[this workflow run\]\(https://\S+/{REPOSITORY}/actions/runs/\w+\)"
+    assert re.search(rf"\*\*model-review-plots\*\* artifact of {run_link}", report), report
+    page = (artifacts / "model-review-plots" / "index.html").read_text()
+    assert "reports/distill/plots/metrics/val/accuracy.tsv" in page, "the student's curves, base vs PR"
     # The review reads this PR's figures, every stage (evaluate too) having run before it.
     evaluated = json.loads((artifacts / "model-review" / "metrics" / "evaluate.json").read_text())
     shown = re.search(r"\| \*\*accuracy\*\* \| (0\.\d+) \| (0\.\d+) \|", report)

@@ -10,7 +10,6 @@ torch or the dataset.
 import csv
 import json
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,56 +23,26 @@ from .scores import softmax
 THUMBNAIL_SIDE = 256  # misclassified images are stored at most this many pixels wide/high
 
 
-def history_rows(history: Sequence) -> list[dict]:
-    """The fit loop's per-epoch results (`training.EpochResult`s) as `write_history` rows: 1-based
-    `epoch`, mean losses and validation accuracy 0-1, rounded to 6 digits."""
-    return [
-        {
-            "epoch": row.epoch,
-            "train_loss": round(row.train_loss, 6),
-            "val_loss": round(row.val_loss, 6),
-            "val_accuracy": round(row.val_accuracy, 6),
-        }
-        for row in history
-    ]
-
-
-def write_history(path: Path, rows: list[dict]) -> None:
-    """Per-epoch rows (dicts with the same keys, `epoch` first) as the CSV `read_history` reads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def read_history(path: Path) -> dict[str, list[float | None]]:
-    """Training curves, {column: per-epoch values} with `epoch` 1-based, from either
+    """Training curves, {column: per-epoch values} with `epoch` 1-based, from the DVCLive directory
+    `path` of a stage that trains (reports/train, reports/distill, reports/prune):
+    `plots/metrics/**/<name>.tsv` files of `step<TAB><name>` rows (https://dvc.org/doc/dvclive),
+    named by their path: plots/metrics/val/accuracy.tsv -> val_accuracy. The step is the epoch
+    (training.live_logger sets it, 1-based, so that `dvc plots` and this page share one x axis); an
+    epoch a metric was not logged at is None.
 
-    - a per-epoch CSV (a header, one row per epoch), or
-    - a DVCLive directory: `plots/metrics/**/<name>.tsv` files of `step<TAB><name>` rows
-      (https://dvc.org/doc/dvclive), named by their path: plots/metrics/val/accuracy.tsv -> val_accuracy;
-      the step is the epoch (stages/train.py sets `live.step = epoch`, 1-based, so that `dvc plots`
-      and this page share one x axis); an epoch a metric was not logged at is None.
-
-    Returns {} when `path` does not exist (a model that was not trained here).
+    Returns {} when `path` holds no curves (a model that was not trained here).
     """
-    if path.is_dir():
-        curves, steps = {}, set()
-        for tsv in sorted((path / "plots" / "metrics").rglob("*.tsv")):
-            with tsv.open(newline="", encoding="utf-8") as handle:
-                rows = list(csv.reader(handle, delimiter="\t"))[1:]
-            name = "_".join(tsv.relative_to(path / "plots" / "metrics").with_suffix("").parts)
-            curves[name] = {int(row[0]): float(row[1]) for row in rows}
-            steps |= set(curves[name])
-        order = sorted(steps)
-        history = {name: [values.get(step) for step in order] for name, values in curves.items()}
-        return {"epoch": [float(step) for step in order], **history} if order else {}
-    if not path.is_file():
-        return {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return {column: [float(row[column]) for row in rows] for column in (rows[0] if rows else {})}
+    curves, steps = {}, set()
+    for tsv in sorted((path / "plots" / "metrics").rglob("*.tsv")):
+        with tsv.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, delimiter="\t"))[1:]
+        name = "_".join(tsv.relative_to(path / "plots" / "metrics").with_suffix("").parts)
+        curves[name] = {int(row[0]): float(row[1]) for row in rows}
+        steps |= set(curves[name])
+    order = sorted(steps)
+    history = {name: [values.get(step) for step in order] for name, values in curves.items()}
+    return {"epoch": [float(step) for step in order], **history} if order else {}
 
 
 def write_evaluation_report(

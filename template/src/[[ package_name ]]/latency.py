@@ -23,12 +23,23 @@ def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
-def time_calls(run: Callable[[Any], object], inputs: Any, runs: int, warmup: int) -> list[float]:
-    """Seconds each of `runs` calls `run(inputs)` took, after `warmup` untimed calls."""
+def time_calls(
+    run: Callable[[Any], object], inputs: Any, runs: int, warmup: int, desc: str | None = None
+) -> list[float]:
+    """Seconds each of `runs` calls `run(inputs)` took, after `warmup` untimed calls.
+
+    With `desc`, the timed calls show a tqdm progress bar on a terminal (the pipeline stages; tqdm
+    comes with the `train` extra, so the serving side passes none and needs no tqdm).
+    """
     for _ in range(warmup):
         run(inputs)
     timings = []
-    for _ in range(runs):
+    calls = range(runs)
+    if desc is not None:
+        from tqdm.auto import tqdm
+
+        calls = tqdm(calls, desc=desc, unit="call", disable=None, leave=False)
+    for _ in calls:
         start = time.perf_counter()
         run(inputs)
         timings.append(time.perf_counter() - start)
@@ -36,11 +47,12 @@ def time_calls(run: Callable[[Any], object], inputs: Any, runs: int, warmup: int
 
 
 def measure(
-    run: Callable[[Any], object], single: Any, batch: Any, runs: int, warmup: int
+    run: Callable[[Any], object], single: Any, batch: Any, runs: int, warmup: int, desc: str | None = None
 ) -> dict[str, float]:
     """Batch-1 latency of `run` on `single` (p50/p99 ms over `runs` calls) and its throughput on
-    `batch` (items per second over max(runs // 10, 3) calls after one untimed call)."""
-    summary = latency_summary(time_calls(run, single, runs, warmup))
+    `batch` (items per second over max(runs // 10, 3) calls after one untimed call). `desc` names
+    the progress bars (see `time_calls`)."""
+    summary = latency_summary(time_calls(run, single, runs, warmup, desc and f"{desc} batch 1"))
     batch_runs = max(runs // 10, 3)
-    elapsed = sum(time_calls(run, batch, batch_runs, 1))
+    elapsed = sum(time_calls(run, batch, batch_runs, 1, desc and f"{desc} batch {len(batch)}"))
     return summary | {"throughput_ips": round(batch_runs * len(batch) / elapsed, 1)}

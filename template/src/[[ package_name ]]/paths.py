@@ -16,9 +16,9 @@ STUDENT_CHECKPOINT = Path("models/student.safetensors")  # distill: smaller mode
 PRUNED_CHECKPOINT = Path("models/pruned.safetensors")  # prune: the teacher with channels removed
 MODEL_CHECKPOINTS = {"teacher": CHECKPOINT, "student": STUDENT_CHECKPOINT, "pruned": PRUNED_CHECKPOINT}
 DISTILL_METRICS = Path("metrics/distill.json")
-STUDENT_HISTORY = Path("reports/student_history.csv")
+DISTILL_LIVE_DIR = Path("reports/distill")  # DVCLive of the student's training, laid out like train's
 PRUNE_METRICS = Path("metrics/prune.json")
-PRUNED_HISTORY = Path("reports/pruned_history.csv")
+PRUNE_LIVE_DIR = Path("reports/prune")  # DVCLive of the fine-tune after pruning, laid out like train's
 TRAIN_LIVE_DIR = Path("reports/train")  # DVCLive: metrics.json, plots/metrics/{train,val}/*.tsv
 EVALUATE_METRICS = Path("metrics/evaluate.json")
 CONFUSION = Path("reports/confusion.csv")
@@ -33,6 +33,7 @@ BENCHMARK_METRICS = Path("metrics/benchmark.json")
 CHECK_METRICS = Path("metrics/check.json")  # each requirement budget: measured, allowed, passed
 SERVE_BENCHMARK_REPORT = Path("reports/serve_benchmark.json")
 MODEL_REVIEW = Path("reports/model-review.md")
+MODEL_REVIEW_PLOTS = Path("reports/model-review-plots")  # `dvc plots diff` HTML beside the review
 
 
 def served_checkpoint(serve: dict) -> tuple[str, Path]:

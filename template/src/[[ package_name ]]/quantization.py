@@ -15,6 +15,7 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
 from .data.dataset import stack
 from .runtime import host
@@ -30,11 +31,13 @@ def calibration_images(train_set: Dataset, samples: int, seed: int) -> np.ndarra
 
 
 class ArrayCalibrationReader(CalibrationDataReader):
-    """Feeds calibration images (float32 (N, C, H, W)) to ONNX Runtime's calibrator in batches."""
+    """Feeds calibration images (float32 (N, C, H, W)) to ONNX Runtime's calibrator in batches, with
+    a progress bar on a terminal (each batch is one calibration forward pass)."""
 
     def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 32):
         starts = range(0, len(images), batch_size)
-        self.batches = iter([{input_name: images[i : i + batch_size]} for i in starts])
+        feeds = [{input_name: images[i : i + batch_size]} for i in starts]
+        self.batches = iter(tqdm(feeds, desc="calibrate", unit="batch", disable=None, leave=False))
 
     def get_next(self) -> dict | None:
         return next(self.batches, None)

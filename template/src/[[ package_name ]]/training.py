@@ -5,7 +5,8 @@ The loop is plain PyTorch on purpose (nanoGPT's style): one epoch is a pass over
 with the stage's loss, then a validation pass; the weights with the best validation accuracy are
 kept. What differs between stages is passed in: the loss (cross-entropy for train and prune's
 fine-tune, the distillation loss for distill), the optimiser and schedule, and a callback that
-logs each epoch (DVCLive in train).
+logs each epoch (`live_logger`: DVCLive, one directory per stage, so `dvc exp show` and `dvc plots`
+see the teacher, the student and the pruned model side by side).
 """
 
 import copy
@@ -103,6 +104,33 @@ class FitResult:
     best_accuracy: float = -1.0
     best_state: dict | None = None
     history: list[EpochResult] = field(default_factory=list)
+
+
+def live_logger(
+    live, prefix: str = "", scheduler: torch.optim.lr_scheduler.LRScheduler | None = None
+) -> Callable[[EpochResult], None]:
+    """An `on_epoch` callback for `fit` that logs each epoch to `live` (a dvclive.Live) and prints it.
+
+    Logged per epoch: train/loss and val/loss (mean cross-entropy, or the stage's loss for train),
+    val/accuracy (0..1) and, with a `scheduler`, lr (its last learning rate). The step is the
+    1-based epoch, the x axis of `dvc plots` and of the web UI's curves (evaluation.read_history).
+    `prefix` starts the printed line (e.g. "distill: ").
+    """
+
+    def log_epoch(row: EpochResult) -> None:
+        live.step = row.epoch
+        live.log_metric("train/loss", round(row.train_loss, 6))
+        live.log_metric("val/loss", round(row.val_loss, 6))
+        live.log_metric("val/accuracy", round(row.val_accuracy, 6))
+        if scheduler is not None:
+            live.log_metric("lr", scheduler.get_last_lr()[0])
+        live.next_step()
+        print(
+            f"{prefix}epoch {row.epoch:3d}  train_loss {row.train_loss:.4f}  val_loss {row.val_loss:.4f}"
+            f"  val_acc {row.val_accuracy:.4f}"
+        )
+
+    return log_epoch
 
 
 def fit(

@@ -72,7 +72,7 @@ def compare_models(params: dict, config: PreprocessConfig, single: np.ndarray, b
             int8 = OnnxRuntimeEngine(int8_path, {}, threads)
             fp32_accuracy = float((predict_batched(fp32, images).argmax(1) == labels).mean())
             int8_accuracy = float((predict_batched(int8, images).argmax(1) == labels).mean())
-            timing = measure(int8.predict, single, batch, runs, warmup)
+            timing = measure(int8.predict, single, batch, runs, warmup, f"{name} int8")
             results[name] = {
                 "accuracy": round(fp32_accuracy, 6),
                 "int8_accuracy": round(int8_accuracy, 6),
@@ -126,7 +126,7 @@ def main() -> None:
             sizes[f"tensorrt_{precision}"] = engine.manifest["size_bytes"]
 
     results = {
-        name: {**measure(run, single, batch, runs, warmup), "size_bytes": sizes[name]}
+        name: {**measure(run, single, batch, runs, warmup, name), "size_bytes": sizes[name]}
         for name, run in runners.items()
     }
     fp32_row, int8_row = results["onnxruntime_fp32"], results["onnxruntime_int8"]

@@ -4,22 +4,25 @@ Hinton, Vinyals, Dean (2015), "Distilling the Knowledge in a Neural Network": th
 from the teacher's softened outputs, softmax(logits / T), mixed with the true labels. The student's
 architecture and width, T and the mix are `distill.*` in params.yaml; it trains on the same train
 split, keeps the weights with the best validation accuracy, and is evaluated on the test split like
-the teacher (reports/evaluation/student). `serve.model: student` ships it through export ->
-quantize -> build_engine -> benchmark -> release.
+the teacher (reports/evaluation/student). Its per-epoch loss and accuracy are logged with DVCLive in
+reports/distill/ (metrics.json, plots/metrics/*.tsv), beside the teacher's reports/train/, for
+`dvc exp show` and `dvc plots`. `serve.model: student` ships it through export -> quantize ->
+build_engine -> benchmark -> release.
 """
 
 import torch
+from dvclive import Live
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from ..data.dataset import load_split
 from ..data.preprocessing import PreprocessConfig
-from ..evaluation import history_rows, read_history, write_evaluation_report, write_history
+from ..evaluation import read_history, write_evaluation_report
 from ..model import build_model
 from ..model.checkpoint import load_checkpoint, save_checkpoint
 from ..params import load_params, write_json
-from ..paths import CHECKPOINT, DISTILL_METRICS, SPLITS_DIR, STUDENT_CHECKPOINT, STUDENT_HISTORY
-from ..training import EpochResult, fit, parameter_count, predict_logits, seed_everything
+from ..paths import CHECKPOINT, DISTILL_LIVE_DIR, DISTILL_METRICS, SPLITS_DIR, STUDENT_CHECKPOINT
+from ..training import fit, live_logger, parameter_count, predict_logits, seed_everything
 
 
 def distillation_loss(
@@ -44,7 +47,8 @@ def distillation_loss(
 
 
 def distill(params: dict) -> dict:
-    """Train the student from the teacher at CHECKPOINT; write its checkpoint, curves and report.
+    """Train the student from the teacher at CHECKPOINT; write its checkpoint, curves (DVCLive, in
+    DISTILL_LIVE_DIR) and report.
 
     Returns the metrics written to metrics/distill.json (accuracies on the test split, parameter
     counts and their ratio).
@@ -82,9 +86,7 @@ def distill(params: dict) -> dict:
             soft_targets = teacher(images)  # per batch: right with augmented images too
         return distillation_loss(student_logits, soft_targets, labels, temperature, alpha)
 
-    def report(row: EpochResult) -> None:
-        print(f"distill: epoch {row.epoch:3d}  loss {row.train_loss:.4f}  val_acc {row.val_accuracy:.4f}")
-
+    live = Live(dir=str(DISTILL_LIVE_DIR), dvcyaml=None, save_dvc_exp=False, report=None)
     result = fit(
         student,
         loader,
@@ -93,20 +95,20 @@ def distill(params: dict) -> dict:
         optimizer=optimizer,
         scheduler=scheduler,
         loss_fn=loss_fn,
-        on_epoch=report,
+        on_epoch=live_logger(live, "distill: ", scheduler),
         desc="distill epoch",
     )
+    live.summary["best_val_accuracy"] = round(result.best_accuracy, 6)
+    live.end()
     student.load_state_dict(result.best_state)
     save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
-    rows = history_rows(result.history)
-    write_history(STUDENT_HISTORY, rows)
 
     student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights
     test_set = load_split(SPLITS_DIR, "test", params["data"], config)
     labels = test_set.labels.numpy()
     accuracy = {}
     for name, model in (("teacher", teacher), ("student", student)):
-        logits = predict_logits(model, test_set)
+        logits = predict_logits(model, test_set, desc=f"{name} on test")
         accuracy[name] = round(float((logits.argmax(1) == labels).mean()), 6)
     sizes = {"teacher": parameter_count(teacher), "student": parameter_count(student)}
     write_evaluation_report(
@@ -115,7 +117,7 @@ def distill(params: dict) -> dict:
         labels,
         classes,
         test_set.paths,
-        read_history(STUDENT_HISTORY),
+        read_history(DISTILL_LIVE_DIR),
         int(params["evaluate"]["max_misclassified_images"]),
         {
             "architecture": type(student).__name__,

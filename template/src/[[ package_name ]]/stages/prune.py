@@ -7,24 +7,28 @@ batch norm, the next conv's inputs, residual additions) and removes the same cha
 them, so the pruned model is really smaller and faster: its tensors have fewer channels, unlike
 masks that keep the dense size. The least important channels (L2 norm of their weights) go, to
 `prune.ratio` of each layer's channels; the classifier's outputs are kept. The stage reports
-parameters, MACs, checkpoint size and batch-1 latency before and after (metrics/prune.json).
+parameters, MACs, checkpoint size and batch-1 latency before and after (metrics/prune.json); the
+fine-tune's per-epoch loss and accuracy are logged with DVCLive in reports/prune/ (metrics.json,
+plots/metrics/*.tsv), beside the teacher's reports/train/, for `dvc exp show` and `dvc plots`.
 """
 
 import copy
 
 import torch
 import torch_pruning as tp
+from dvclive import Live
 from torch import nn
 from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
 
 from ..data.dataset import load_split, stack
 from ..data.preprocessing import PreprocessConfig
-from ..evaluation import history_rows, read_history, write_evaluation_report, write_history
+from ..evaluation import read_history, write_evaluation_report
 from ..latency import latency_summary, time_calls
 from ..model.checkpoint import checkpoint_info, load_checkpoint, save_checkpoint
 from ..params import load_params, write_json
-from ..paths import CHECKPOINT, PRUNE_METRICS, PRUNED_CHECKPOINT, PRUNED_HISTORY, SPLITS_DIR
-from ..training import EpochResult, fit, predict_logits, seed_everything
+from ..paths import CHECKPOINT, PRUNE_LIVE_DIR, PRUNE_METRICS, PRUNED_CHECKPOINT, SPLITS_DIR
+from ..training import fit, live_logger, predict_logits, seed_everything
 
 
 def classifier_layer(model: nn.Module) -> nn.Module:
@@ -40,6 +44,7 @@ def prune_channels(model: nn.Module, example: torch.Tensor, ratio: float) -> nn.
 
     `example` is one float32 (N, C, H, W) input for tracing. Channels are ranked by the L2 norm of
     their weights (Torch-Pruning's MagnitudeImportance, p=2), the same ratio for every layer.
+    Each group of coupled layers is one pruning step (a progress bar on a terminal).
     Raises ValueError for a ratio outside [0, 1).
     """
     if not 0 <= ratio < 1:
@@ -51,14 +56,16 @@ def prune_channels(model: nn.Module, example: torch.Tensor, ratio: float) -> nn.
         pruning_ratio=ratio,
         ignored_layers=[classifier_layer(model)],
     )
-    pruner.step()
+    groups = pruner.step(interactive=True)  # one group of coupled layers at a time
+    for group in tqdm(groups, desc="prune groups", unit="group", disable=None, leave=False):
+        group.prune()
     return model
 
 
 def latency_ms(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> dict:
     """Batch-1 PyTorch CPU latency of `model`: p50 and p99 in milliseconds over `runs` calls."""
     with torch.inference_mode():
-        return latency_summary(time_calls(model, example[:1], runs, warmup))
+        return latency_summary(time_calls(model, example[:1], runs, warmup, desc="latency"))
 
 
 def profile(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> dict:
@@ -68,10 +75,10 @@ def profile(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> 
     return {"parameters": int(parameters), "macs": int(macs), **latency_ms(model, example, runs, warmup)}
 
 
-def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> list[dict]:
+def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> None:
     """`prune.epochs` epochs of cross-entropy on the train split; keeps the best validation epoch.
 
-    Returns the per-epoch history (epoch, train_loss, val_loss, val_accuracy).
+    Each epoch's train/val loss and val accuracy go to DVCLive in PRUNE_LIVE_DIR.
     """
     settings = params["prune"]
     loader = DataLoader(
@@ -82,25 +89,20 @@ def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> list[dict]:
     )
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(settings["lr"]))
 
-    def report(row: EpochResult) -> None:
-        print(
-            f"prune: fine-tune epoch {row.epoch:3d}  loss {row.train_loss:.4f}"
-            f"  val_acc {row.val_accuracy:.4f}"
-        )
-
+    live = Live(dir=str(PRUNE_LIVE_DIR), dvcyaml=None, save_dvc_exp=False, report=None)
     result = fit(
         model,
         loader,
         DataLoader(val_set, batch_size=256),
         epochs=int(settings["epochs"]),
         optimizer=optimizer,
-        on_epoch=report,
+        on_epoch=live_logger(live, "prune: fine-tune "),
         desc="fine-tune epoch",
     )
+    live.summary["best_val_accuracy"] = round(result.best_accuracy, 6)
+    live.end()
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
-    rows = history_rows(result.history)
-    return rows
 
 
 def main() -> None:
@@ -118,18 +120,19 @@ def main() -> None:
 
     before = profile(teacher, example, runs, warmup) | {"size_bytes": CHECKPOINT.stat().st_size}
     model = prune_channels(copy.deepcopy(teacher), example, float(settings["ratio"]))
-    pruned_accuracy = float((predict_logits(model, test_set).argmax(1) == labels).mean())
-    rows = fine_tune(model, params, train_set, val_set)
+    pruned_logits = predict_logits(model, test_set, desc="pruned on test")
+    pruned_accuracy = float((pruned_logits.argmax(1) == labels).mean())
+    fine_tune(model, params, train_set, val_set)
     model.eval()
     teacher_meta = {"architecture": type(teacher).__name__}
     origin = {"kind": "pruned", "teacher": CHECKPOINT.as_posix(), "ratio": float(settings["ratio"])}
     save_checkpoint(model, PRUNED_CHECKPOINT, classes, checkpoint_info(CHECKPOINT), preprocess, origin=origin)
     after = profile(model, example, runs, warmup) | {"size_bytes": PRUNED_CHECKPOINT.stat().st_size}
-    write_history(PRUNED_HISTORY, rows)
 
     reloaded, _, _ = load_checkpoint(PRUNED_CHECKPOINT)  # exactly what export will read
-    logits = predict_logits(reloaded, test_set)
-    teacher_accuracy = float((predict_logits(teacher, test_set).argmax(1) == labels).mean())
+    logits = predict_logits(reloaded, test_set, desc="fine-tuned on test")
+    teacher_logits = predict_logits(teacher, test_set, desc="teacher on test")
+    teacher_accuracy = float((teacher_logits.argmax(1) == labels).mean())
     accuracy = float((logits.argmax(1) == labels).mean())
     write_evaluation_report(
         "pruned",
@@ -137,7 +140,7 @@ def main() -> None:
         labels,
         classes,
         test_set.paths,
-        read_history(PRUNED_HISTORY),
+        read_history(PRUNE_LIVE_DIR),
         int(params["evaluate"]["max_misclassified_images"]),
         teacher_meta
         | {

@@ -27,7 +27,7 @@ from ..model import BACKBONES, WeightsUnavailable, build_model, preprocess_confi
 from ..model.checkpoint import save_checkpoint
 from ..params import load_params
 from ..paths import CHECKPOINT, SPLITS_DIR, TRAIN_LIVE_DIR
-from ..training import EpochResult, fit, seed_everything, setup_device
+from ..training import fit, live_logger, seed_everything, setup_device
 
 
 def initial_weights(model_params: dict) -> str:
@@ -93,18 +93,6 @@ def train(
 
     live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None) if rank == 0 else None
 
-    def log_epoch(row: EpochResult) -> None:
-        live.step = row.epoch  # x axis of the plots = epoch number
-        live.log_metric("train/loss", round(row.train_loss, 6))
-        live.log_metric("val/loss", round(row.val_loss, 6))
-        live.log_metric("val/accuracy", round(row.val_accuracy, 6))
-        live.log_metric("lr", scheduler.get_last_lr()[0])
-        live.next_step()
-        print(
-            f"epoch {row.epoch:3d}  train_loss {row.train_loss:.4f}  val_loss {row.val_loss:.4f}"
-            f"  val_acc {row.val_accuracy:.4f}"
-        )
-
     result = fit(
         model,
         train_loader,
@@ -115,7 +103,7 @@ def train(
         device=device,
         net=net,
         amp=bool(train_params.get("amp", True)),
-        on_epoch=log_epoch if live is not None else None,
+        on_epoch=live_logger(live, scheduler=scheduler) if live is not None else None,
     )
     if result.best_state is not None:
         model.load_state_dict(result.best_state)

@@ -1,8 +1,15 @@
 """The PR model review as Markdown: requirement budgets (pass/fail, base vs PR), headline metrics,
-latency and size, every other metric, parameters and the confusion matrix, against the base branch.
+latency and size, how the confusion matrix changed, every other metric, parameters and the
+confusion matrix, against the base branch; and the `dvc plots diff` HTML page beside it.
 
-Figures come from `dvc metrics diff` / `dvc params diff` and git-tracked metrics files; nothing is
-posted from here (github.py does that).
+Figures come from `dvc metrics diff` / `dvc params diff` / `dvc plots diff` and git-tracked metrics
+files; nothing is posted from here (github.py does that).
+
+The confusion change is drawn for a GitHub comment, which shows no images made here but renders
+Mermaid: a chart of per-class recall (bars: base, line: PR; Mermaid's xychart has no legend, so its
+title says which is which) for the shape at a glance, then a grid of signed count changes coloured
+by whether each one is good (🟩: more right on the diagonal, fewer mistakes off it) or bad (🟥),
+which names the exact confusions that moved.
 """
 
 import csv
@@ -13,10 +20,12 @@ from pathlib import Path
 
 from ...budgets import BudgetResult, evaluate_budgets, read_workspace
 from ...params import load_params
-from ...paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, QUANTIZE_METRICS
+from ...paths import BENCHMARK_METRICS, CONFUSION, EVALUATE_METRICS, MODEL_REVIEW_PLOTS, QUANTIZE_METRICS
 from . import MARKER
 
 BudgetList = list[BudgetResult]
+Confusion = Counter  # (actual class, predicted class) -> number of test images
+PLOTS_ARTIFACT = "model-review-plots"  # the workflow's upload-artifact name for the plots page
 HEADLINE = {  # (metrics file, key) -> label; shown first, in this order
     (EVALUATE_METRICS.as_posix(), "accuracy"): "accuracy",
     (QUANTIZE_METRICS.as_posix(), "int8_accuracy"): "INT8 accuracy",
@@ -80,17 +89,123 @@ def param_rows(diff: dict) -> list[str]:
     return rows
 
 
-def confusion_rows(path: Path) -> list[str]:
-    if not path.is_file():
+def read_confusion(text: str) -> Confusion:
+    """Counts of (actual, predicted) pairs from reports/confusion.csv's text (header actual,predicted)."""
+    return Counter((row["actual"], row["predicted"]) for row in csv.DictReader(text.splitlines()))
+
+
+def confusion_at(revision: str | None, path: Path = CONFUSION) -> Confusion | None:
+    """The git-tracked confusion CSV in the workspace (None) or at a git revision; None when absent."""
+    if revision is None:
+        return read_confusion(path.read_text(encoding="utf-8")) if path.is_file() else None
+    shown = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
+    return read_confusion(shown.stdout) if shown.returncode == 0 else None
+
+
+def class_labels(*matrices: Confusion) -> list[str]:
+    """Every class that occurs in the matrices, sorted."""
+    return sorted({label for matrix in matrices for pair in matrix for label in pair})
+
+
+def confusion_rows(pairs: Confusion | None) -> list[str]:
+    """The confusion matrix as a Markdown table: rows actual, columns predicted, diagonal bold."""
+    if pairs is None:
         return ["(no confusion matrix: run the evaluate stage)"]
-    with path.open() as handle:
-        pairs = Counter((row["actual"], row["predicted"]) for row in csv.DictReader(handle))
-    labels = sorted({label for pair in pairs for label in pair})
+    labels = class_labels(pairs)
     rows = ["| actual \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for actual in labels:
         cells = [f"**{pairs[actual, p]}**" if p == actual else str(pairs[actual, p] or "·") for p in labels]
         rows.append(f"| {actual} | " + " | ".join(cells) + " |")
     return rows
+
+
+def recall(pairs: Confusion, labels: list[str]) -> list[float]:
+    """Per-class recall 0..1 (right / test images of that class; 0 for a class without images)."""
+    totals = Counter()
+    for (actual, _), count in pairs.items():
+        totals[actual] += count
+    return [round(pairs[label, label] / totals[label], 4) if totals[label] else 0.0 for label in labels]
+
+
+def recall_chart(base: Confusion, pr: Confusion) -> list[str]:
+    """A Mermaid xychart (GitHub renders it in comments) of per-class recall: bars base, line PR."""
+    labels = class_labels(base, pr)
+    names = ", ".join('"' + label.replace('"', "'") + '"' for label in labels)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        '    title "Recall per class on the test split: bars = base, line = this PR"',
+        f"    x-axis [{names}]",
+        '    y-axis "recall" 0 --> 1',
+        f"    bar [{', '.join(str(value) for value in recall(base, labels))}]",
+        f"    line [{', '.join(str(value) for value in recall(pr, labels))}]",
+        "```",
+    ]
+
+
+def confusion_change_rows(base: Confusion, pr: Confusion, max_classes: int = 12) -> list[str]:
+    """The confusion matrix's change base -> PR as a Markdown grid of signed counts (PR - base).
+
+    Rows are actual classes, columns predicted ones; 🟩 marks a good change (more right on the
+    diagonal, fewer mistakes off it), 🟥 a bad one, `·` none. Beyond `max_classes` classes only the
+    classes whose row or column changed are shown.
+    """
+    labels = class_labels(base, pr)
+    delta = {(a, p): pr[a, p] - base[a, p] for a in labels for p in labels}
+    if not any(delta.values()):
+        return ["The confusion matrix is the same as the base branch's."]
+    notes = []
+    if len(labels) > max_classes:
+        moved = {label for (a, p), d in delta.items() if d for label in (a, p)}
+        notes.append(f"Only the {len(moved)} of {len(labels)} classes whose counts changed are shown.")
+        labels = [label for label in labels if label in moved]
+    base_total, pr_total = sum(base.values()), sum(pr.values())
+    if base_total != pr_total:
+        notes.append(
+            f"> The test split changed ({base_total} images on the base branch, {pr_total} here): "
+            "counts compare different images."
+        )
+
+    def cell(actual: str, predicted: str) -> str:
+        d = delta[actual, predicted]
+        if d == 0:
+            return "·"
+        good = d > 0 if actual == predicted else d < 0
+        return f"{'🟩' if good else '🟥'} {d:+d}"
+
+    rows = [
+        "Change in test images, PR − base (rows: actual class, columns: predicted; 🟩 better, 🟥 worse):",
+        "",
+        "| actual \\ predicted | " + " | ".join(labels) + " |",
+        "|---" * (len(labels) + 1) + "|",
+    ]
+    rows += [f"| {a} | " + " | ".join(cell(a, p) for p in labels) + " |" for a in labels]
+    return rows + ([""] + notes if notes else [])
+
+
+def confusion_change(base: Confusion | None, pr: Confusion | None) -> list[str]:
+    """The section on how the confusion matrix moved: recall chart and change grid."""
+    if pr is None:
+        return ["(no confusion matrix: run the evaluate stage)"]
+    if base is None:
+        return ["The base branch has no confusion matrix to compare with (reports/confusion.csv)."]
+    return [*recall_chart(base, pr), "", *confusion_change_rows(base, pr)]
+
+
+def plots_diff(base: str, out: Path) -> None:
+    """`dvc plots diff <base> --out <out>`: the HTML page of every plot (training curves of teacher,
+    student and pruned model, confusion matrix), base vs workspace. Raises ReviewError on failure."""
+    result = subprocess.run(["dvc", "plots", "diff", base, "--out", str(out)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ReviewError(f"`dvc plots diff {base}` failed:\n{result.stderr}")
+
+
+def plots_note(plots_dir: Path, run_url: str | None) -> str:
+    """Where the `dvc plots diff` page is: the workflow run's artifact, or the local folder."""
+    page = "`dvc plots diff` (training curves of teacher, student and pruned model; confusion matrix)"
+    if run_url:
+        return f"{page}: the **{PLOTS_ARTIFACT}** artifact of [this workflow run]({run_url}), `index.html`."
+    return f"{page}: `{(plots_dir / 'index.html').as_posix()}`."
 
 
 def metrics_at(revision: str | None, path: Path) -> dict:
@@ -153,9 +268,11 @@ def budget_rows(base: BudgetList, pr: BudgetList) -> list[str]:
     return rows
 
 
-def build_report(base: str) -> str:
+def build_report(base: str, plots_dir: Path = MODEL_REVIEW_PLOTS, run_url: str | None = None) -> str:
     """The review of the working tree against git revision `base`, as Markdown.
 
+    `plots_dir` is where the `dvc plots diff` page is written (write_report), `run_url` the CI
+    run's page that holds it as an artifact (None outside CI): the report says where to find it.
     Raises ReviewError when DVC fails and check.RequirementError for a malformed `requirements:`.
     """
     headline, rest = metric_tables(dvc_json("metrics", "diff", base, "--all"))
@@ -177,6 +294,12 @@ def build_report(base: str) -> str:
         "",
         host_note(benchmark_host(base), benchmark_host(None)),
         "",
+        "### Confusion matrix, base → PR",
+        *confusion_change(confusion_at(base), confusion_at(None)),
+        "",
+        "### Curves",
+        plots_note(plots_dir, run_url),
+        "",
         "<details><summary>Every metric</summary>",
         "",
         *rest,
@@ -188,16 +311,20 @@ def build_report(base: str) -> str:
         "",
         "<details><summary>Confusion matrix (test split)</summary>",
         "",
-        *confusion_rows(CONFUSION),
+        *confusion_rows(confusion_at(None)),
         "",
         "</details>",
     ]
     return "\n".join(lines) + "\n"
 
 
-def write_report(base: str, output: Path) -> str:
-    """Build the review against `base` and write it to `output`; returns the Markdown."""
-    report = build_report(base)
+def write_report(
+    base: str, output: Path, plots_dir: Path = MODEL_REVIEW_PLOTS, run_url: str | None = None
+) -> str:
+    """Build the review against `base` and write it to `output`, and the `dvc plots diff` page to
+    `plots_dir`; returns the Markdown."""
+    plots_diff(base, plots_dir)
+    report = build_report(base, plots_dir, run_url)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report, encoding="utf-8")
     return report
