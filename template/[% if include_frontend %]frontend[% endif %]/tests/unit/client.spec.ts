@@ -2,9 +2,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ApiError, nextItem, predict, setIdentity, setLabel } from '../../src/api/client'
 
 function respond(status: number, body: unknown, statusText = '') {
-  return vi.fn<typeof fetch>().mockResolvedValue(
-    new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, statusText }),
-  )
+  return vi
+    .fn<typeof fetch>()
+    .mockResolvedValue(
+      new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, statusText }),
+    )
 }
 
 // The Request the client handed to fetch (openapi-fetch passes one Request).
@@ -47,7 +49,9 @@ describe('api client', () => {
   })
 
   it('names the invalid fields of a validation error', async () => {
-    const detail = { json: { label: ['Missing data for required field.'], accepted: ['Not a valid boolean.'] } }
+    const detail = {
+      json: { label: ['Missing data for required field.'], accepted: ['Not a valid boolean.'] },
+    }
     vi.stubGlobal('fetch', respond(400, { error: 'Validation error', detail }))
     const failure = setLabel(1, '3')
     await expect(failure).rejects.toThrow(
@@ -55,7 +59,10 @@ describe('api client', () => {
     )
     await expect(failure).rejects.toMatchObject({ status: 400 })
     // the backend's message usually names them already: not twice
-    const named = { error: 'label: Missing data for required field.', detail: { json: { label: ['Missing data for required field.'] } } }
+    const named = {
+      error: 'label: Missing data for required field.',
+      detail: { json: { label: ['Missing data for required field.'] } },
+    }
     vi.stubGlobal('fetch', respond(400, named))
     await expect(setLabel(1, '3')).rejects.toThrow(/^label: Missing data for required field\.$/)
   })
@@ -73,7 +80,13 @@ describe('api client', () => {
   })
 
   it('explains a proxy error page from a backend that is down', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' })))
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(
+        async () =>
+          new Response('<html>Bad Gateway</html>', { status: 502, statusText: 'Bad Gateway' }),
+      ),
+    )
     await expect(predict(new File(['x'], 'x.png'))).rejects.toBeInstanceOf(ApiError)
     await expect(predict(new File(['x'], 'x.png'))).rejects.toThrow(/backend is down/)
   })
