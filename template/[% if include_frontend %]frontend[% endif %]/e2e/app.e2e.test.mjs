@@ -17,7 +17,10 @@ const classes = readdirSync(images, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort()
-const filesOf = (label) => readdirSync(join(images, label)).sort().map((name) => join(images, label, name))
+const filesOf = (label) =>
+  readdirSync(join(images, label))
+    .sort()
+    .map((name) => join(images, label, name))
 // One image per class, in class order: [{ label, path }]
 const samples = classes.map((label) => ({ label, path: filesOf(label)[0] }))
 // Fifty more for bulk labeling: five per class, none of them among the samples
@@ -29,8 +32,16 @@ let page
 before(async () => {
   browser = await chromium.launch({
     executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   })
   page = await browser.newPage({ baseURL })
   page.setDefaultTimeout(15000)
@@ -67,7 +78,9 @@ test('predict: a digit drawn with the mouse is classified', async () => {
 test('predict: a file that is not an image shows the backend error', async () => {
   await page.goto('/')
   await page.locator('[data-test="file-input"]').setInputFiles({
-    name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image'),
+    name: 'notes.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('not an image'),
   })
   const error = page.locator('[data-test="error"]')
   await error.waitFor()
@@ -79,7 +92,9 @@ test('predict: a file that is not an image shows the backend error', async () =>
 // so the next step never meets a page that is still busy.
 async function nextAfter(action) {
   const [response] = await Promise.all([
-    page.waitForResponse((r) => r.url().includes('/api/annotations/next') && r.request().method() === 'GET'),
+    page.waitForResponse(
+      (r) => r.url().includes('/api/annotations/next') && r.request().method() === 'GET',
+    ),
     page.waitForResponse((r) => r.url().includes('/api/annotations/items?labeled_by=')),
     action(),
   ])
@@ -110,22 +125,31 @@ test('annotate: queue two images, label by click and by key, export, see them in
   await page.keyboard.press(second.label)
   await page.locator('[data-test="all-done"]').waitFor()
   await page.locator('[data-test="export"]').click()
-  await page.locator('[data-test="notice"]').filter({ hasText: '2 labeled images exported' }).waitFor()
+  await page
+    .locator('[data-test="notice"]')
+    .filter({ hasText: '2 labeled images exported' })
+    .waitFor()
   await page.screenshot({ path: join(artifacts, 'annotate.png'), fullPage: true })
 
   const response = await page.request.get('/api/annotations/items?labeled=true')
   assert.equal(response.status(), 200)
   const labeled = (await response.json()).items.map((item) => [item.original_name, item.label])
-  assert.deepEqual(labeled.sort(), [
-    [first.path.split('/').at(-1), first.label],
-    [second.path.split('/').at(-1), second.label],
-  ].sort())
+  assert.deepEqual(
+    labeled.sort(),
+    [
+      [first.path.split('/').at(-1), first.label],
+      [second.path.split('/').at(-1), second.label],
+    ].sort(),
+  )
 })
 
 test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty order shows the least confident first', async () => {
   await page.goto('/annotate')
   await page.locator('[data-test="queue-input"]').setInputFiles(fifty)
-  await page.locator('[data-test="notice"]').filter({ hasText: '50 added, 0 already queued' }).waitFor()
+  await page
+    .locator('[data-test="notice"]')
+    .filter({ hasText: '50 added, 0 already queued' })
+    .waitFor()
   const bar = page.locator('[data-test="upload-progress"]')
   assert.deepEqual([await bar.getAttribute('value'), await bar.getAttribute('max')], ['50', '50'])
 
@@ -135,7 +159,10 @@ test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty
     const id = await current.getAttribute('data-item-id')
     const suggested = await page.locator('[data-test="suggested-label"]').textContent()
     assert.ok(classes.includes(suggested), 'the suggestion is one of the classes')
-    assert.match(await page.locator(`[data-test="label-${suggested}"]`).getAttribute('class'), /suggested/)
+    assert.match(
+      await page.locator(`[data-test="label-${suggested}"]`).getAttribute('class'),
+      /suggested/,
+    )
     await page.keyboard.press('Enter')
     await page.locator(`[data-test="current-item"]:not([data-item-id="${id}"])`).waitFor()
   }
@@ -151,12 +178,22 @@ test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty
 
   const unlabeled = (await getJson('/api/annotations/items?labeled=false&limit=500')).items
   assert.equal(unlabeled.length, 40)
-  assert.ok(unlabeled.every((item) => item.suggestion), 'every queued image has a suggestion')
-  const least = unlabeled.reduce((a, b) => (b.suggestion.confidence < a.suggestion.confidence ? b : a))
-  const shown = await nextAfter(() => page.locator('[data-test="order"]').selectOption('uncertainty'))
+  assert.ok(
+    unlabeled.every((item) => item.suggestion),
+    'every queued image has a suggestion',
+  )
+  const least = unlabeled.reduce((a, b) =>
+    b.suggestion.confidence < a.suggestion.confidence ? b : a,
+  )
+  const shown = await nextAfter(() =>
+    page.locator('[data-test="order"]').selectOption('uncertainty'),
+  )
   assert.equal(shown.id, least.id, 'uncertainty order starts with the least confident item')
   await page.locator(`[data-test="current-item"][data-item-id="${least.id}"]`).waitFor()
-  assert.equal(await page.locator('[data-test="suggestion-confidence"]').textContent(), least.suggestion.confidence.toFixed(3))
+  assert.equal(
+    await page.locator('[data-test="suggestion-confidence"]').textContent(),
+    least.suggestion.confidence.toFixed(3),
+  )
   await page.screenshot({ path: join(artifacts, 'annotate-suggestions.png'), fullPage: true })
 
   const override = classes.find((name) => name !== least.suggestion.label)
@@ -176,12 +213,20 @@ test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty
   await nextAfter(() => page.keyboard.press(relabel))
   await entry.filter({ hasText: relabel }).waitFor()
   const after = (await getJson(`/api/annotations/items/${least.id}/history`)).history
-  assert.deepEqual(after.map((row) => [row.label, row.superseded_at === null]), [[override, false], [relabel, true]])
+  assert.deepEqual(
+    after.map((row) => [row.label, row.superseded_at === null]),
+    [
+      [override, false],
+      [relabel, true],
+    ],
+  )
 })
 
 test('review: two annotators disagree on an item, the Review view shows it and a reviewer settles it', async () => {
   await actAs('bob')
-  const item = await nextAfter(() => page.locator('[data-test="queue"]').selectOption('second-opinion'))
+  const item = await nextAfter(() =>
+    page.locator('[data-test="queue"]').selectOption('second-opinion'),
+  )
   assert.ok(item, "bob's second-opinion queue holds alice's labels")
   await page.locator(`[data-test="current-item"][data-item-id="${item.id}"]`).waitFor()
   const alices = item.labels.find((row) => row.annotator === 'alice').label
@@ -207,17 +252,25 @@ test('review: two annotators disagree on an item, the Review view shows it and a
 
   await page.goto('/annotate')
   await page.locator('[data-test="export"]').click()
-  await page.locator('[data-test="notice"]').filter({ hasText: '13 labeled images exported' }).waitFor()
+  await page
+    .locator('[data-test="notice"]')
+    .filter({ hasText: '13 labeled images exported' })
+    .waitFor()
 })
 
 test('models: the serving version is listed as active with its accuracy', async () => {
   await page.goto('/models')
   await page.locator('[data-test="active"]').waitFor()
   const serving = await page.locator('[data-test="serving"]').textContent()
-  const activeRow = page.locator('[data-test="model-row"]').filter({ has: page.locator('[data-test="active"]') })
+  const activeRow = page
+    .locator('[data-test="model-row"]')
+    .filter({ has: page.locator('[data-test="active"]') })
   assert.match(await activeRow.textContent(), new RegExp(serving))
   assert.match(await activeRow.textContent(), /0\.\d{4}/)
-  await page.locator('[data-test="prediction-log"]').filter({ hasText: 'PREDICTION_LOG=1' }).waitFor()
+  await page
+    .locator('[data-test="prediction-log"]')
+    .filter({ hasText: 'PREDICTION_LOG=1' })
+    .waitFor()
   await page.screenshot({ path: join(artifacts, 'models.png'), fullPage: true })
   await page.getByRole('link', { name: 'annotation guide' }).click()
   await page.locator('[data-test="guide"]').filter({ hasText: 'Annotation guide' }).waitFor()
@@ -238,18 +291,39 @@ test('evaluation: heat map, training curves, misclassified gallery and two model
   await page.locator('[data-test="per-class-row"]').first().waitFor()
   const report = await getJson('/api/evaluation/teacher')
   assert.equal(await page.locator('[data-test="per-class-row"]').count(), report.classes.length)
-  assert.equal(await page.locator('[data-test="accuracy"]').textContent(), report.accuracy.toFixed(4))
-  assert.ok((await drawnPixels(page.locator('[data-test="heatmap"]'))) > 1000, 'the heat map is drawn')
-  assert.ok((await drawnPixels(page.locator('[data-test="curves"]'))) > 1000, 'the curves are drawn')
+  assert.equal(
+    await page.locator('[data-test="accuracy"]').textContent(),
+    report.accuracy.toFixed(4),
+  )
+  assert.ok(
+    (await drawnPixels(page.locator('[data-test="heatmap"]'))) > 1000,
+    'the heat map is drawn',
+  )
+  assert.ok(
+    (await drawnPixels(page.locator('[data-test="curves"]'))) > 1000,
+    'the curves are drawn',
+  )
   const thumbs = page.locator('[data-test="misclassified"]')
   assert.equal(await thumbs.count(), report.misclassified.length)
   if (report.misclassified.length) {
     const first = report.misclassified[0]
-    assert.equal(await thumbs.first().textContent(), `true ${first.true} → ${first.predicted}${(first.confidence * 100).toFixed(1)}%`)
-    assert.ok(await thumbs.first().locator('img').evaluate((img) => img.complete && img.naturalWidth > 0), 'the image loads')
+    assert.equal(
+      await thumbs.first().textContent(),
+      `true ${first.true} → ${first.predicted}${(first.confidence * 100).toFixed(1)}%`,
+    )
+    assert.ok(
+      await thumbs
+        .first()
+        .locator('img')
+        .evaluate((img) => img.complete && img.naturalWidth > 0),
+      'the image loads',
+    )
   }
   await page.locator('[data-test="comparison"]').waitFor()
-  assert.ok((await drawnPixels(page.locator('[data-test="comparison-chart"]'))) > 1000, 'the comparison is drawn')
+  assert.ok(
+    (await drawnPixels(page.locator('[data-test="comparison-chart"]'))) > 1000,
+    'the comparison is drawn',
+  )
   await page.screenshot({ path: join(artifacts, 'evaluation.png'), fullPage: true })
   if (report.misclassified.length) {
     await thumbs.first().click()

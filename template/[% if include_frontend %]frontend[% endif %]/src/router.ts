@@ -6,7 +6,11 @@ export const routes: RouteRecordRaw[] = [
   { path: '/annotate', name: 'annotate', component: () => import('./views/AnnotateView.vue') },
   { path: '/review', name: 'review', component: () => import('./views/ReviewView.vue') },
   { path: '/models', name: 'models', component: () => import('./views/ModelsView.vue') },
-  { path: '/evaluation', name: 'evaluation', component: () => import('./views/EvaluationView.vue') },
+  {
+    path: '/evaluation',
+    name: 'evaluation',
+    component: () => import('./views/EvaluationView.vue'),
+  },
   { path: '/guide', name: 'guide', component: () => import('./views/GuideView.vue') },
 ]
 

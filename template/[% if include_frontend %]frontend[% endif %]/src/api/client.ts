@@ -62,7 +62,10 @@ export function getIdentity(): Identity {
 }
 
 export function setIdentity({ annotator = '', token = '' }: Partial<Identity>): void {
-  localStorage.setItem(IDENTITY_KEY, JSON.stringify({ annotator: annotator.trim(), token: token.trim() }))
+  localStorage.setItem(
+    IDENTITY_KEY,
+    JSON.stringify({ annotator: annotator.trim(), token: token.trim() }),
+  )
 }
 
 const identity: Middleware = {
@@ -114,7 +117,8 @@ async function call<D>(pending: Answer<D>): Promise<D> {
   try {
     result = await pending
   } catch (e) {
-    if (e instanceof SyntaxError) throw new ApiError('The backend answered with something other than JSON.', 0)
+    if (e instanceof SyntaxError)
+      throw new ApiError('The backend answered with something other than JSON.', 0)
     throw new ApiError('Cannot reach the backend. Is the server running?', 0)
   }
   const { data, error, response } = result
@@ -123,7 +127,10 @@ async function call<D>(pending: Answer<D>): Promise<D> {
   if (response.status === 502 || response.status === 504) {
     throw new ApiError('The backend is down or not answering (proxy error).', response.status)
   }
-  throw new ApiError(messageOf(error) || `${response.status} ${response.statusText}`, response.status)
+  throw new ApiError(
+    messageOf(error) || `${response.status} ${response.statusText}`,
+    response.status,
+  )
 }
 
 // The document types a binary field as a string (OpenAPI `format: binary`); the body itself goes
@@ -155,7 +162,10 @@ export type Order = NextItem['order']
 export type Queue = NextItem['queue']
 
 // order: oldest | uncertainty (least confidence first) | random; queue: unlabeled | second-opinion
-export function nextItem({ order = 'oldest', queue = 'unlabeled' }: { order?: Order; queue?: Queue } = {}) {
+export function nextItem({
+  order = 'oldest',
+  queue = 'unlabeled',
+}: { order?: Order; queue?: Queue } = {}) {
   return call(api.GET('/api/annotations/next', { params: { query: { order, queue } } }))
 }
 
@@ -170,13 +180,20 @@ export function uploadArchive(file: File) {
 // The caller's own current labels, most recent first (to relabel one from an earlier session).
 export function recentLabels(limit = 8) {
   const labeledBy = getIdentity().annotator || 'anonymous'
-  return call(api.GET('/api/annotations/items', { params: { query: { labeled_by: labeledBy, limit } } }))
+  return call(
+    api.GET('/api/annotations/items', { params: { query: { labeled_by: labeledBy, limit } } }),
+  )
 }
 
 // accepted: the model's suggestion was taken as is (Enter), recorded with the label. A label that
 // is not one of the served model's classes, or accepted with another label, answers 409.
 export function setLabel(itemId: number, label: string, accepted = false) {
-  return call(api.PUT('/api/annotations/items/{item_id}/label', { ...itemPath(itemId), body: { label, accepted } }))
+  return call(
+    api.PUT('/api/annotations/items/{item_id}/label', {
+      ...itemPath(itemId),
+      body: { label, accepted },
+    }),
+  )
 }
 
 export function clearLabel(itemId: number) {
@@ -188,7 +205,9 @@ export function reviewList() {
 }
 
 export function settleItem(itemId: number, label: string) {
-  return call(api.PUT('/api/annotations/items/{item_id}/review', { ...itemPath(itemId), body: { label } }))
+  return call(
+    api.PUT('/api/annotations/items/{item_id}/review', { ...itemPath(itemId), body: { label } }),
+  )
 }
 
 export function annotationStats() {

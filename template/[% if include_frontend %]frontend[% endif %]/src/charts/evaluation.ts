@@ -1,16 +1,37 @@
 // Chart.js data and options for the Evaluation page, built from /api/evaluation reports.
 // Pure functions: the components only hand them to vue-chartjs.
 import {
-  BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement,
-  PointElement, Tooltip, type ChartData, type ChartOptions, type ScriptableContext, type TooltipItem,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartData,
+  type ChartOptions,
+  type ScriptableContext,
+  type TooltipItem,
 } from 'chart.js'
 import { MatrixController, MatrixElement, type MatrixDataPoint } from 'chartjs-chart-matrix'
 import type { EvaluationReport } from '../api/client'
 
 // Only what these charts use: Chart.js is tree-shakeable.
 Chart.register(
-  BarController, BarElement, CategoryScale, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip,
-  MatrixController, MatrixElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  MatrixController,
+  MatrixElement,
 )
 
 const CURVE_COLOURS = ['#2680c2', '#e12d39', '#27ab83', '#f0b429', '#8719e0']
@@ -19,7 +40,9 @@ const CURVE_COLOURS = ['#2680c2', '#e12d39', '#27ab83', '#f0b429', '#8719e0']
 // Rows are true classes (top to bottom), columns predicted classes, as in the report.
 type Cell = MatrixDataPoint & { x: string; y: string; v: number }
 
-export function heatmapData(report: Pick<EvaluationReport, 'classes' | 'confusion'>): ChartData<'matrix', Cell[]> {
+export function heatmapData(
+  report: Pick<EvaluationReport, 'classes' | 'confusion'>,
+): ChartData<'matrix', Cell[]> {
   const { classes, confusion } = report
   const max = Math.max(1, ...confusion.flat())
   const cells = confusion.flatMap((row, t) =>
@@ -33,7 +56,9 @@ export function heatmapData(report: Pick<EvaluationReport, 'classes' | 'confusio
         backgroundColor: (context: ScriptableContext<'matrix'>) => {
           const cell = context.dataset.data[context.dataIndex] as Cell | undefined
           const alpha = cell ? 0.08 + 0.92 * (cell.v / max) : 0
-          return cell && cell.x !== cell.y && cell.v ? `rgba(225, 45, 57, ${alpha})` : `rgba(38, 128, 194, ${alpha})`
+          return cell && cell.x !== cell.y && cell.v
+            ? `rgba(225, 45, 57, ${alpha})`
+            : `rgba(38, 128, 194, ${alpha})`
         },
         borderColor: '#d9e2ec',
         borderWidth: 1,
@@ -62,9 +87,22 @@ export function heatmapOptions(report: Pick<EvaluationReport, 'classes'>): Chart
       },
     },
     scales: {
-      x: { type: 'category', labels: classes, offset: true, title: { display: true, text: 'predicted' }, grid: { display: false } },
+      x: {
+        type: 'category',
+        labels: classes,
+        offset: true,
+        title: { display: true, text: 'predicted' },
+        grid: { display: false },
+      },
       // the first class on top, as the matrix is written
-      y: { type: 'category', labels: classes, offset: true, reverse: true, title: { display: true, text: 'true' }, grid: { display: false } },
+      y: {
+        type: 'category',
+        labels: classes,
+        offset: true,
+        reverse: true,
+        title: { display: true, text: 'true' },
+        grid: { display: false },
+      },
     },
   }
 }
@@ -93,7 +131,14 @@ export const curvesOptions: ChartOptions<'line'> = {
   scales: {
     x: { title: { display: true, text: 'epoch' } },
     loss: { type: 'linear', position: 'left', title: { display: true, text: 'loss' } },
-    accuracy: { type: 'linear', position: 'right', min: 0, max: 1, title: { display: true, text: 'accuracy' }, grid: { drawOnChartArea: false } },
+    accuracy: {
+      type: 'linear',
+      position: 'right',
+      min: 0,
+      max: 1,
+      title: { display: true, text: 'accuracy' },
+      grid: { drawOnChartArea: false },
+    },
   },
 }
 

@@ -19,7 +19,9 @@ beforeEach(() => {
   vi.resetAllMocks() // also drops unused mockResolvedValueOnce values
   vi.mocked(api.nextItem)
     .mockResolvedValueOnce(nextItem({ item: item(1), classes, progress: progress({ total: 2 }) }))
-    .mockResolvedValueOnce(nextItem({ item: item(2), classes, progress: progress({ total: 2, labeled: 1 }) }))
+    .mockResolvedValueOnce(
+      nextItem({ item: item(2), classes, progress: progress({ total: 2, labeled: 1 }) }),
+    )
     .mockResolvedValue(nextItem({ item: item(1), classes, progress: progress({ total: 2 }) }))
   vi.mocked(api.setLabel).mockResolvedValue(itemAndProgress())
   vi.mocked(api.clearLabel).mockResolvedValue(itemAndProgress())
@@ -79,7 +81,9 @@ describe('annotation tool', () => {
     vi.mocked(api.uploadItems).mockImplementation(async (files) =>
       queueResult({
         added: files.filter((file) => file.name !== 'bad.png').map((_, i) => item(100 + i)),
-        rejected: files.filter((file) => file.name === 'bad.png').map((file) => ({ name: file.name, error: 'not an image' })),
+        rejected: files
+          .filter((file) => file.name === 'bad.png')
+          .map((file) => ({ name: file.name, error: 'not an image' })),
         progress: progress({ total: 44 }),
       }),
     )
@@ -92,16 +96,27 @@ describe('annotation tool', () => {
     Object.defineProperty(input.element, 'value', { value: '', writable: true, configurable: true })
     await input.trigger('change')
     await flushPromises()
-    expect(vi.mocked(api.uploadItems).mock.calls.map(([batch]) => batch.length)).toEqual([20, 20, 5])
+    expect(vi.mocked(api.uploadItems).mock.calls.map(([batch]) => batch.length)).toEqual([
+      20, 20, 5,
+    ])
     expect(wrapper.find('[data-test="upload-progress"]').attributes('value')).toBe('45')
-    expect(wrapper.find('[data-test="notice"]').text()).toBe('44 added, 0 already queued, 1 rejected')
+    expect(wrapper.find('[data-test="notice"]').text()).toBe(
+      '44 added, 0 already queued, 1 rejected',
+    )
     expect(wrapper.find('[data-test="rejected"]').text()).toBe('bad.png: not an image')
     wrapper.unmount()
   })
 
   it('reopens an earlier label from the recent list and relabels it', async () => {
-    const earlier = item(9, { label: '0', status: 'labeled', labels: [label({ annotator: 'anonymous', label: '0' })] })
-    vi.mocked(api.recentLabels).mockResolvedValue({ items: [earlier], progress: progress({ total: 1, labeled: 1 }) })
+    const earlier = item(9, {
+      label: '0',
+      status: 'labeled',
+      labels: [label({ annotator: 'anonymous', label: '0' })],
+    })
+    vi.mocked(api.recentLabels).mockResolvedValue({
+      items: [earlier],
+      progress: progress({ total: 1, labeled: 1 }),
+    })
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     expect(wrapper.find('[data-test="recent-item"]').text()).toContain('0')
@@ -114,7 +129,9 @@ describe('annotation tool', () => {
   })
 
   it('shows the error and keeps the item when labeling fails', async () => {
-    vi.mocked(api.setLabel).mockRejectedValueOnce(new api.ApiError('database unavailable, try again later', 503))
+    vi.mocked(api.setLabel).mockRejectedValueOnce(
+      new api.ApiError('database unavailable, try again later', 503),
+    )
     const wrapper = mount(AnnotateView, { attachTo: document.body })
     await flushPromises()
     await wrapper.find('[data-test="label-0"]').trigger('click')

@@ -17,7 +17,9 @@ beforeEach(() => {
   vi.mocked(api.predictionLog)
     .mockResolvedValueOnce(predictionLog({ logged: 40, low_confidence: 3, ready_to_queue: 3 }))
     .mockResolvedValue(predictionLog({ logged: 40, low_confidence: 3, ready_to_queue: 0 }))
-  vi.mocked(api.queueLowConfidence).mockResolvedValue(lowConfidenceQueued({ queued: 2, duplicates: 1, skipped: 0 }))
+  vi.mocked(api.queueLowConfidence).mockResolvedValue(
+    lowConfidenceQueued({ queued: 2, duplicates: 1, skipped: 0 }),
+  )
 })
 
 describe('models page', () => {

@@ -7,6 +7,10 @@ it('lists classes from most to least likely with percentages', () => {
   const rows = wrapper
     .findAll('[data-test="bar"]')
     .map((row) => [row.find('.label').text(), row.find('.value').text()])
-  expect(rows).toEqual([['1', '85.0%'], ['0', '10.0%'], ['2', '5.0%']])
+  expect(rows).toEqual([
+    ['1', '85.0%'],
+    ['0', '10.0%'],
+    ['2', '5.0%'],
+  ])
   expect(wrapper.find('.fill').attributes('style')).toContain('width: 85%')
 })

@@ -20,10 +20,18 @@ import type {
 
 const AT = '2026-01-01T12:00:00+00:00' // the backend's timestamps carry their offset
 
-export const progress = (fields: Partial<Progress> = {}): Progress => ({ total: 0, labeled: 0, disputed: 0, ...fields })
+export const progress = (fields: Partial<Progress> = {}): Progress => ({
+  total: 0,
+  labeled: 0,
+  disputed: 0,
+  ...fields,
+})
 
 export const suggestion = (fields: Partial<Suggestion> = {}): Suggestion => ({
-  label: '2', confidence: 0.61, model_version: 'v1.0.0', ...fields,
+  label: '2',
+  confidence: 0.61,
+  model_version: 'v1.0.0',
+  ...fields,
 })
 
 export const label = (fields: Partial<Label> = {}): Label => ({
@@ -53,27 +61,49 @@ export const item = (id: number, fields: Partial<Item> = {}): Item => ({
 })
 
 export const nextItem = (fields: Partial<NextItem> = {}): NextItem => ({
-  item: null, classes: [], order: 'oldest', queue: 'unlabeled', progress: progress(), ...fields,
+  item: null,
+  classes: [],
+  order: 'oldest',
+  queue: 'unlabeled',
+  progress: progress(),
+  ...fields,
 })
 
 export const itemAndProgress = (fields: Partial<ItemAndProgress> = {}): ItemAndProgress => ({
-  item: item(1), progress: progress(), ...fields,
+  item: item(1),
+  progress: progress(),
+  ...fields,
 })
 
 export const queueResult = (fields: Partial<QueueResult> = {}): QueueResult => ({
-  added: [], duplicates: 0, rejected: [], progress: progress(), ...fields,
+  added: [],
+  duplicates: 0,
+  rejected: [],
+  progress: progress(),
+  ...fields,
 })
 
 export const agreement = (fields: Partial<Agreement> = {}): Agreement => ({
-  items_compared: 0, percent_agreement: null, cohen_kappa: null, annotators: [], ...fields,
+  items_compared: 0,
+  percent_agreement: null,
+  cohen_kappa: null,
+  annotators: [],
+  ...fields,
 })
 
 export const reviewList = (fields: Partial<ReviewList> = {}): ReviewList => ({
-  items: [], classes: [], agreement: agreement(), progress: progress(), ...fields,
+  items: [],
+  classes: [],
+  agreement: agreement(),
+  progress: progress(),
+  ...fields,
 })
 
 export const modelList = (fields: Partial<ModelList> = {}): ModelList => ({
-  models: [], serving: null, engine: null, ...fields,
+  models: [],
+  serving: null,
+  engine: null,
+  ...fields,
 })
 
 export const logSummary = (fields: Partial<LogSummary> = {}): LogSummary => ({
@@ -89,11 +119,19 @@ export const logSummary = (fields: Partial<LogSummary> = {}): LogSummary => ({
 })
 
 export const predictionLog = (summary: Partial<LogSummary> = {}): PredictionLogPage => ({
-  summary: logSummary(summary), predictions: [],
+  summary: logSummary(summary),
+  predictions: [],
 })
 
-export const lowConfidenceQueued = (fields: Partial<LowConfidenceQueued> = {}): LowConfidenceQueued => ({
-  queued: 0, duplicates: 0, skipped: 0, threshold: 0.6, progress: progress(), ...fields,
+export const lowConfidenceQueued = (
+  fields: Partial<LowConfidenceQueued> = {},
+): LowConfidenceQueued => ({
+  queued: 0,
+  duplicates: 0,
+  skipped: 0,
+  threshold: 0.6,
+  progress: progress(),
+  ...fields,
 })
 
 // A two-class report (a, b): F1 per class as given, two confident mistakes.
@@ -113,7 +151,10 @@ export const evaluationReport = (
     { class: 'a', precision: 0.75, recall: 1, f1: f1a, support: 5 },
     { class: 'b', precision: 1, recall: 0.6, f1: f1b, support: 5 },
   ],
-  confusion: [[5, 0], [2, 3]],
+  confusion: [
+    [5, 0],
+    [2, 3],
+  ],
   history: { epoch: [1, 2, 3], train_loss: [1.2, 0.5, 0.3], val_accuracy: [0.6, 0.9, 0.95] },
   misclassified: [0.91, 0.62].map((confidence, index) => ({
     url: `/api/evaluation/${name}/misclassified/${index}`,
