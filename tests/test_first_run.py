@@ -17,11 +17,12 @@ import pytest
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
-from .conftest import TEMPLATE, pipeline_for_plumbing
+from .conftest import NODE_BIN, TEMPLATE, pipeline_for_plumbing
 
 pytestmark = pytest.mark.e2e
-# What a machine has before the project is set up: system tools only (git, make, python3, node).
-SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+# What a machine has before the project is set up: system tools (git, make, python3) and a Node 24
+# install (here PyPI's, scripts/bootstrap.sh; Debian's is too old).
+SYSTEM_PATH = f"{NODE_BIN}:/usr/local/bin:/usr/bin:/bin"
 LOCK_LINE = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)(?:\s*;\s*([^\\]+?))?\s*\\?$")
 
 
