@@ -32,7 +32,7 @@ def database_urls():
         shutil.rmtree(root, ignore_errors=True)
 
 
-# SQLite, the default, runs these same tests in test_render.py (the defaults render's `make test`).
+# SQLite, the default, runs these same tests in test_first_run.py (the default render's `make test`).
 @pytest.mark.parametrize("database", ["mariadb", "postgresql"])
 def test_backend_tests_pass_on_each_database(default_project, database_urls, database):
     result = run_in(

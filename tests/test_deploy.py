@@ -79,11 +79,11 @@ def released(tmp_path_factory, registry):
     run_in(project, "git", "add", "-A")
     run_in(project, "git", "commit", "-qm", "Baseline model")
     run_in(project, "git", "tag", "v1.0.0")
-    config = project / "src" / "digit_recognizer" / "serving" / "config.py"
+    config = project / "src" / "digit_recognizer" / "settings.py"
     text = config.read_text()
     threads = re.compile(r"GUNICORN_THREADS: Count = (\d+)")
     more_threads = threads.sub(lambda m: f"GUNICORN_THREADS: Count = {int(m[1]) * 2}", text)
-    assert more_threads != text, "serving/config.py gives GUNICORN_THREADS a default"
+    assert more_threads != text, "settings.py gives GUNICORN_THREADS a default"
     config.write_text(more_threads)
     run_in(project, "git", "commit", "-qam", "More threads per worker")
     run_in(project, "git", "tag", "v1.1.0")

@@ -16,8 +16,9 @@ from werkzeug.routing import IntegerConverter
 from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
 from ..runtime.golden import GoldenSetError
+from ..settings import load_settings
 from .batching import MicroBatcher
-from .config import app_config, load_settings
+from .config import app_config
 from .db_models import ModelVersion
 from .errors import Error, register_error_handlers
 from .extensions import db, migrate
@@ -57,7 +58,7 @@ class SignedIntConverter(IntegerConverter):
 
 
 def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFlask:
-    """The app, configured from the environment (serving/config.py) and then `overrides`.
+    """The app, configured from the environment (settings.py, serving/config.py) and then `overrides`.
 
     Raises:
         SettingsError: a variable of the environment cannot be used (the message names it).

@@ -1,0 +1,127 @@
+"""The server's settings, read from the environment, typed and checked once at start (`ServerSettings`).
+
+A module of its own, outside `serving/`: gunicorn.conf.py checks the settings in gunicorn's master
+process, which must not import the serving package (ONNX Runtime loaded before the workers fork
+makes them abort when they exit). `serving/config.py` turns the settings into Flask config.
+
+`make serve` (gunicorn.conf.py) and the `flask` commands also read a `.env` file in the project root,
+as `docker compose` does; variables already in the environment win. A value that cannot be used
+stops the server before it serves anything, with a message naming the variable (`SettingsError`).
+Every variable has a documented default:
+
+- DATABASE_URL: SQLAlchemy URL (sqlite, mysql+pymysql, postgresql+psycopg);
+  default sqlite:///<instance>/app.db
+- MODEL_DIR: model directory (model file + manifest.json) registered at first start; default models/int8
+- MODEL_STORE: where registered versions are kept, one folder each; default <instance>/models
+- INFERENCE_ENGINE: onnxruntime (CPU, default) or tensorrt (GPU, needs TensorRT)
+- BENCHMARK_FILE: latency figures recorded with that first version; default metrics/benchmark.json
+- EVALUATION_DIR: the pipeline's evaluation reports (one folder per model) for the Evaluation page;
+  default reports/evaluation
+- FRONTEND_DIST: built web UI served at / when the folder exists; default frontend/dist
+- MAX_UPLOAD_BYTES: larger request bodies get 413; default 25000000 (a 48 MP phone JPEG fits)
+- MAX_IMAGE_PIXELS: larger images and decompression bombs get 413; default 50000000 (48 MP phones;
+  about 150 MB of RGB per request while decoding)
+- ANNOTATION_STORAGE: images queued for labelling; default <instance>/annotation-images
+- EXPORT_DIR: labelled images are exported here, one folder per class (default data/annotated;
+  point `collect.source` in params.yaml at it to train on them)
+- ADMIN_TOKEN: when set, activating a model and every annotation write (queue, label, review,
+  export) need `Authorization: Bearer <token>`, and annotation writes an `X-Annotator` name; default unset
+- ARCHIVE_MAX_BYTES: a queued .zip may expand to at most this many bytes; default 200000000
+- ARCHIVE_MAX_MEMBERS: and hold at most this many files; default 5000
+- PREDICTION_LOG: 1 logs every served prediction (model version, label, confidence, image sha256);
+  default 0 (off)
+- PREDICTION_LOG_MAX_ROWS: retention: only the newest rows are kept; default 10000
+- PREDICTION_LOG_IMAGES: 1 also keeps the image (needed to send it to the annotation queue later);
+  default 0 (no image is kept)
+- PREDICTION_LOG_STORAGE: where kept images go; default <instance>/prediction-images
+- LOW_CONFIDENCE: predictions below this confidence count as low-confidence; default 0.6
+- AUTO_QUEUE_LOW_CONFIDENCE: 1 queues every low-confidence served image for annotation at once
+  (the image is then stored in ANNOTATION_STORAGE); default 0
+- MODEL_CHECK_SECONDS: how often each worker checks which version is active; default 2
+- BATCH_MAX_SIZE: predictions in one worker at the same moment run as one batch of at most this
+  many images; 1 turns micro-batching off; default 16
+- BATCH_MAX_WAIT_MS: the longest the first request of a batch waits for the others, and only while
+  they are already in the worker; default 2
+- INFERENCE_THREADS: ONNX Runtime intra-op threads per process; default 0 (ONNX Runtime's own: one
+  per core). gunicorn.conf.py sets it to the CPU count divided by the worker count (at least 1), so
+  the workers together do not oversubscribe the cores
+- API_DOCS_ASSETS: where the interactive API docs page (/api/docs, Swagger UI) loads its JS and CSS
+  from: a URL prefix holding swagger-ui-bundle.js, swagger-ui-standalone-preset.js and swagger-ui.css;
+  default https://cdn.jsdelivr.net/npm/swagger-ui-dist@5 (a CDN: the browser, not the server, fetches
+  them). For an offline network, serve a copy of the npm package swagger-ui-dist and point this at it
+- INSTANCE_PATH: folder for the SQLite file and stores; default ./instance
+- GUNICORN_BIND: address gunicorn listens on; default 0.0.0.0:8000
+- GUNICORN_WORKERS: worker processes; default 2
+- GUNICORN_THREADS: threads per worker (gthread); default 4
+- GUNICORN_TIMEOUT: seconds a worker may stay silent before it is restarted; default 30
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .paths import BENCHMARK_METRICS, EVALUATION_DIR, INT8_DIR
+
+Count = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class SettingsError(ValueError):
+    """Settings from the environment that cannot be used; the message names each variable, its value
+    and what it must be."""
+
+
+class ServerSettings(BaseSettings):
+    """The variables above, with their types and defaults. Names are the variables' own (case
+    sensitive); an empty value counts as unset; flags take 1/0, true/false, yes/no, on/off."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+    DATABASE_URL: str | None = None  # None: sqlite:///<INSTANCE_PATH>/app.db
+    MODEL_DIR: str = INT8_DIR.as_posix()
+    MODEL_STORE: str | None = None
+    INFERENCE_ENGINE: Literal["onnxruntime", "tensorrt"] = "onnxruntime"
+    BENCHMARK_FILE: str = BENCHMARK_METRICS.as_posix()
+    EVALUATION_DIR: str = EVALUATION_DIR.as_posix()
+    FRONTEND_DIST: str = "frontend/dist"
+    MAX_UPLOAD_BYTES: Count = 25_000_000
+    MAX_IMAGE_PIXELS: Count = 50_000_000
+    ANNOTATION_STORAGE: str | None = None
+    EXPORT_DIR: str = "data/annotated"
+    ADMIN_TOKEN: str | None = None
+    ARCHIVE_MAX_BYTES: Count = 200_000_000
+    ARCHIVE_MAX_MEMBERS: Count = 5000
+    PREDICTION_LOG: bool = False
+    PREDICTION_LOG_MAX_ROWS: Count = 10_000
+    PREDICTION_LOG_IMAGES: bool = False
+    PREDICTION_LOG_STORAGE: str | None = None
+    LOW_CONFIDENCE: Annotated[float, Field(ge=0, le=1)] = 0.6
+    AUTO_QUEUE_LOW_CONFIDENCE: bool = False
+    MODEL_CHECK_SECONDS: Annotated[float, Field(gt=0)] = 2
+    BATCH_MAX_SIZE: Count = 16
+    BATCH_MAX_WAIT_MS: NonNegative = 2
+    INFERENCE_THREADS: Annotated[int, Field(ge=0)] = 0
+    API_DOCS_ASSETS: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+    INSTANCE_PATH: str = "instance"
+    GUNICORN_BIND: str = "0.0.0.0:8000"
+    GUNICORN_WORKERS: Count = 2
+    GUNICORN_THREADS: Count = 4
+    GUNICORN_TIMEOUT: Count = 30
+
+
+def load_settings() -> ServerSettings:
+    """The settings from the environment.
+
+    Raises:
+        SettingsError: one line per unusable variable, e.g.
+            `GUNICORN_THREADS='abc': Input should be a valid integer, unable to parse string as an integer`.
+    """
+    try:
+        return ServerSettings()
+    except ValidationError as error:
+        lines = [
+            f"{'.'.join(map(str, problem['loc']))}={problem.get('input')!r}: {problem['msg']}"
+            for problem in error.errors(include_url=False)
+        ]
+        raise SettingsError("unusable server settings:\n  " + "\n  ".join(lines)) from None
