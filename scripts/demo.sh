@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 VENV="${FSML_VENV:-$HOME/.cache/fullstack-ml/venv}"
-export PATH="$VENV/bin:$PATH"
+# Node 24 LTS for the web UI, from PyPI (scripts/bootstrap.sh puts it in the tools venv).
+export PATH="${FSML_TOOLS:-$HOME/.cache/fullstack-ml/tools}/node/bin:$VENV/bin:$PATH"
 DEST="$(realpath -m "${1:-sample-project}")"
 if [ -e "$DEST" ]; then
   echo "demo: $DEST already exists; remove it or pass another destination" >&2

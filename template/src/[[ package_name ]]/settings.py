@@ -56,6 +56,7 @@ Every variable has a documented default:
 - GUNICORN_TIMEOUT: seconds a worker may stay silent before it is restarted; default 30
 """
 
+import sys
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
@@ -125,3 +126,22 @@ def load_settings() -> ServerSettings:
             for problem in error.errors(include_url=False)
         ]
         raise SettingsError("unusable server settings:\n  " + "\n  ".join(lines)) from None
+
+
+def main() -> int:
+    """`python -m <package>.settings` (the first step of `make serve`, `make serve-dev` and
+    `make db-upgrade`): check the environment and `.env` as the server will; exit 2 with one line per
+    unusable variable instead of a traceback."""
+    from dotenv import load_dotenv
+
+    load_dotenv(".env")
+    try:
+        load_settings()
+    except SettingsError as error:
+        print(f"settings: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
