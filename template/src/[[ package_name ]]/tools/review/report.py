@@ -40,12 +40,23 @@ class ReviewError(RuntimeError):
     """DVC or git could not give the figures the report needs; the message has their output."""
 
 
-def dvc_json(*args: str) -> dict:
-    """`dvc <args> --json` decoded; raises ReviewError when DVC fails."""
-    result = subprocess.run(["dvc", *args, "--json"], capture_output=True, text=True)
+def run_dvc(*args: str) -> str:
+    """`dvc <args>`'s standard output; raises ReviewError when DVC fails."""
+    result = subprocess.run(["dvc", *args], capture_output=True, text=True)
     if result.returncode != 0:
         raise ReviewError(f"`dvc {' '.join(args)}` failed:\n{result.stderr}")
-    return json.loads(result.stdout or "{}")
+    return result.stdout
+
+
+def dvc_json(*args: str) -> dict:
+    """`dvc <args> --json` decoded; raises ReviewError when DVC fails."""
+    return json.loads(run_dvc(*args, "--json") or "{}")
+
+
+def git_show(revision: str, path: Path) -> str | None:
+    """The text of git-tracked `path` at `revision`; None when it is not there."""
+    shown = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
+    return shown.stdout if shown.returncode == 0 else None
 
 
 def number(value) -> str:
@@ -97,9 +108,10 @@ def read_confusion(text: str) -> Confusion:
 def confusion_at(revision: str | None, path: Path = CONFUSION) -> Confusion | None:
     """The git-tracked confusion CSV in the workspace (None) or at a git revision; None when absent."""
     if revision is None:
-        return read_confusion(path.read_text(encoding="utf-8")) if path.is_file() else None
-    shown = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
-    return read_confusion(shown.stdout) if shown.returncode == 0 else None
+        text = path.read_text(encoding="utf-8") if path.is_file() else None
+    else:
+        text = git_show(revision, path)
+    return None if text is None else read_confusion(text)
 
 
 def class_labels(*matrices: Confusion) -> list[str]:
@@ -195,9 +207,7 @@ def confusion_change(base: Confusion | None, pr: Confusion | None) -> list[str]:
 def plots_diff(base: str, out: Path) -> None:
     """`dvc plots diff <base> --out <out>`: the HTML page of every plot (training curves of teacher,
     student and pruned model, confusion matrix), base vs workspace. Raises ReviewError on failure."""
-    result = subprocess.run(["dvc", "plots", "diff", base, "--out", str(out)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ReviewError(f"`dvc plots diff {base}` failed:\n{result.stderr}")
+    run_dvc("plots", "diff", base, "--out", str(out))
 
 
 def plots_note(plots_dir: Path, run_url: str | None) -> str:
@@ -212,9 +222,9 @@ def metrics_at(revision: str | None, path: Path) -> dict:
     """A git-tracked metrics file in the workspace (None) or at a git revision; {} when absent there."""
     if revision is None:
         return read_workspace(path)
-    shown = subprocess.run(["git", "show", f"{revision}:{path.as_posix()}"], capture_output=True, text=True)
+    text = git_show(revision, path)
     try:
-        return json.loads(shown.stdout) if shown.returncode == 0 else {}
+        return json.loads(text) if text is not None else {}
     except ValueError:
         return {}
 
@@ -276,6 +286,7 @@ def build_report(base: str, plots_dir: Path = MODEL_REVIEW_PLOTS, run_url: str |
     Raises ReviewError when DVC fails and check.RequirementError for a malformed `requirements:`.
     """
     headline, rest = metric_tables(dvc_json("metrics", "diff", base, "--all"))
+    confusion = confusion_at(None)  # this PR's, for the change and the full matrix
     params = dvc_json("params", "diff", base)
     requirements = load_params().get("requirements") or {}
     lines = [
@@ -295,7 +306,7 @@ def build_report(base: str, plots_dir: Path = MODEL_REVIEW_PLOTS, run_url: str |
         host_note(benchmark_host(base), benchmark_host(None)),
         "",
         "### Confusion matrix, base → PR",
-        *confusion_change(confusion_at(base), confusion_at(None)),
+        *confusion_change(confusion_at(base), confusion),
         "",
         "### Curves",
         plots_note(plots_dir, run_url),
@@ -311,7 +322,7 @@ def build_report(base: str, plots_dir: Path = MODEL_REVIEW_PLOTS, run_url: str |
         "",
         "<details><summary>Confusion matrix (test split)</summary>",
         "",
-        *confusion_rows(confusion_at(None)),
+        *confusion_rows(confusion),
         "",
         "</details>",
     ]
