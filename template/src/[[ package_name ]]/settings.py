@@ -128,15 +128,25 @@ def load_settings() -> ServerSettings:
         raise SettingsError("unusable server settings:\n  " + "\n  ".join(lines)) from None
 
 
+def load_settings_with_dotenv() -> ServerSettings:
+    """`.env` in the working directory into the environment (variables already set win, as with
+    `docker compose`; so gunicorn and prometheus see them too), then `load_settings()`.
+
+    Raises:
+        SettingsError: as `load_settings`.
+    """
+    from dotenv import load_dotenv
+
+    load_dotenv(".env")
+    return load_settings()
+
+
 def main() -> int:
     """`python -m <package>.settings` (the first step of `make serve`, `make serve-dev` and
     `make db-upgrade`): check the environment and `.env` as the server will; exit 2 with one line per
     unusable variable instead of a traceback."""
-    from dotenv import load_dotenv
-
-    load_dotenv(".env")
     try:
-        load_settings()
+        load_settings_with_dotenv()
     except SettingsError as error:
         print(f"settings: {error}", file=sys.stderr)
         return 2
