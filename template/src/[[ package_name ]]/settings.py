@@ -24,8 +24,24 @@ Every variable has a documented default:
 - ANNOTATION_STORAGE: images queued for labelling; default <instance>/annotation-images
 - EXPORT_DIR: labelled images are exported here, one folder per class (default data/annotated;
   point `collect.source` in params.yaml at it to train on them)
-- ADMIN_TOKEN: when set, activating a model and every annotation write (queue, label, review,
-  export) need `Authorization: Bearer <token>`, and annotation writes an `X-Annotator` name; default unset
+- AUTH_REQUIRED: 1 (default): every write, and reading the annotation data, needs an account
+  (docs/accounts.md: a session cookie from the web UI's login, or `Authorization: Bearer <token>`).
+  0: anonymous requests from this host's loopback address (127.0.0.1, ::1) act as the one local
+  admin `local` (`make serve` does this, and says so); every other client must still log in
+- SECRET_KEY: signs the session cookies and CSRF tokens; every worker and replica must share it.
+  Default: generated once into <instance>/secret_key (one host); set it from a secret elsewhere
+- SESSION_HOURS: a login lasts this long; default 12
+- SESSION_COOKIE_SECURE: 1 sends the session cookie over HTTPS only; default unset: HTTPS only when
+  the request came over HTTPS (directly, or X-Forwarded-Proto from a TRUSTED_PROXIES address)
+- LOGIN_RATE_LIMIT: failed logins allowed per client address (Flask-Limiter syntax); default
+  "10 per minute"
+- RATELIMIT_STORAGE_URI: where the login limiter counts (limits' URI: memory://, redis://...);
+  default memory:// (per worker process, so N workers allow up to N times the limit)
+- TRUSTED_PROXIES: comma-separated addresses or networks (e.g. 10.0.0.0/8) of reverse proxies whose
+  X-Forwarded-For / X-Forwarded-Proto / AUTH_PROXY_HEADER are believed; default none
+- AUTH_PROXY_HEADER: single sign-on through the reverse proxy: the header (e.g. X-Auth-Request-User
+  from oauth2-proxy) naming an existing account, believed only from TRUSTED_PROXIES; default unset
+- PREDICT_REQUIRES_LOGIN: 1 makes /api/predict need an account too; default 0 (open)
 - ARCHIVE_MAX_BYTES: a queued .zip may expand to at most this many bytes; default 200000000
 - ARCHIVE_MAX_MEMBERS: and hold at most this many files; default 5000
 - PREDICTION_LOG: 1 logs every served prediction (model version, label, confidence, image sha256);
@@ -56,10 +72,11 @@ Every variable has a documented default:
 - GUNICORN_TIMEOUT: seconds a worker may stay silent before it is restarted; default 30
 """
 
+import ipaddress
 import sys
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .paths import BENCHMARK_METRICS, EVALUATION_DIR, INT8_DIR
@@ -90,6 +107,17 @@ class ServerSettings(BaseSettings):
     MAX_IMAGE_PIXELS: Count = 50_000_000
     ANNOTATION_STORAGE: str | None = None
     EXPORT_DIR: str = "data/annotated"
+    AUTH_REQUIRED: bool = True
+    SECRET_KEY: str | None = Field(default=None, min_length=16)
+    SESSION_HOURS: Annotated[float, Field(gt=0)] = 12
+    SESSION_COOKIE_SECURE: bool | None = None
+    LOGIN_RATE_LIMIT: str = "10 per minute"
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    TRUSTED_PROXIES: str = ""
+    AUTH_PROXY_HEADER: str | None = None
+    PREDICT_REQUIRES_LOGIN: bool = False
+    # Gone in v0.7.0 (accounts replace the shared token): refused below, so that a deployment that
+    # still sets it does not believe it is protected by it.
     ADMIN_TOKEN: str | None = None
     ARCHIVE_MAX_BYTES: Count = 200_000_000
     ARCHIVE_MAX_MEMBERS: Count = 5000
@@ -109,6 +137,37 @@ class ServerSettings(BaseSettings):
     GUNICORN_WORKERS: Count = 2
     GUNICORN_THREADS: Count = 4
     GUNICORN_TIMEOUT: Count = 30
+
+    @field_validator("ADMIN_TOKEN")
+    @classmethod
+    def admin_token_is_gone(cls, value: str | None) -> None:
+        if value:
+            raise ValueError(
+                "ADMIN_TOKEN was replaced by accounts: unset it, create an admin with "
+                "`flask users create-admin NAME` and give scripts a token (docs/accounts.md)"
+            )
+        return None
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def proxy_networks(cls, value: str) -> str:
+        for part in filter(None, (piece.strip() for piece in value.split(","))):
+            ipaddress.ip_network(part, strict=False)  # ValueError names the bad one
+        return value
+
+    @field_validator("LOGIN_RATE_LIMIT")
+    @classmethod
+    def rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        parse_many(value)  # ValueError: not e.g. "10 per minute" or "10/minute;100/hour"
+        return value
+
+    def trusted_proxies(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(part, strict=False)
+            for part in filter(None, (piece.strip() for piece in self.TRUSTED_PROXIES.split(",")))
+        ]
 
 
 def load_settings() -> ServerSettings:

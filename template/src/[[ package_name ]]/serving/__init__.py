@@ -17,6 +17,7 @@ from ..artifacts import verify_manifest
 from ..runtime.engines import load_engine
 from ..runtime.golden import GoldenSetError
 from ..settings import load_settings
+from .auth import SECURITY_SCHEMES, auth_config, init_auth
 from .batching import MicroBatcher
 from .config import app_config
 from .db_models import ModelVersion
@@ -35,13 +36,7 @@ OPENAPI_SETTINGS = {
     "VALIDATION_ERROR_STATUS_CODE": 400,  # this API's status for a malformed request, as before APIFlask
     "VALIDATION_ERROR_SCHEMA": Error,
     "HTTP_ERROR_SCHEMA": Error,
-    "SECURITY_SCHEMES": {
-        "AdminToken": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "ADMIN_TOKEN of the server, when it sets one (then required for writes)",
-        }
-    },
+    "SECURITY_SCHEMES": SECURITY_SCHEMES,
     "DESCRIPTION": "Predictions, model versions, annotation and evaluation reports of this project's "
     'model. Errors are JSON `{"error": ..., "detail": ...}` (schema `Error`).',
 }
@@ -74,9 +69,10 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
         docs_path="/api/docs",  # under /api: the frontend's proxy sends /api to this server
     )
     app.url_map.converters["int"] = SignedIntConverter  # before any route is added
-    app.config.update(OPENAPI_SETTINGS | app_config(settings))
-    app.config.update(overrides or {})
     os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(OPENAPI_SETTINGS | app_config(settings) | auth_config(settings, Path(instance)))
+    app.config.update(overrides or {})
+    init_auth(app)  # first of the before-request hooks: who is asking, and may they
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -99,13 +95,14 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
         return response
 
     from . import web
-    from .api import annotations, evaluation, health, models, predict, predictions
+    from .api import accounts, annotations, evaluation, health, models, predict, predictions
     from .api.document import finish_document
 
-    for module in (health, predict, models, annotations, predictions, evaluation, web):
-        app.register_blueprint(module.bp)
+    for module in (health, predict, models, annotations, predictions, evaluation, accounts, web):
+        for blueprint in module.bp if isinstance(module.bp, tuple) else (module.bp,):
+            app.register_blueprint(blueprint)
     register_error_handlers(app)
-    app.spec_processor(finish_document)
+    app.spec_processor(lambda spec: finish_document(spec, app))
     from .cli import register_cli
 
     register_cli(app)

@@ -10,12 +10,14 @@ import random
 import shutil
 from collections import Counter
 from dataclasses import dataclass
+from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from filelock import FileLock
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..data.folders import LABELS_MANIFEST
@@ -43,6 +45,10 @@ MANIFEST_FIELDS = [
     "suggestion_model_version",
     "accepted_by",
 ]
+
+
+EXPORT_LOCK = ".export.lock"
+EXPORT_LOCK_SECONDS = 120
 
 
 class StorageUnavailable(Exception):
@@ -138,11 +144,43 @@ def settle(item: AnnotationItem) -> None:
     item.label = label
 
 
+def lock_item(item_id: int) -> AnnotationItem | None:
+    """The item, locked against other writers until this request commits; None if it does not exist.
+
+    Writes to one item are serialized by the row lock that an UPDATE takes (PostgreSQL, MySQL,
+    MariaDB: that row; SQLite: the database, its one writer). The request's earlier reads are ended
+    first, so everything read after the lock, the item's current labels included, is what the
+    writers before it committed: on MySQL and MariaDB a REPEATABLE READ transaction takes its
+    snapshot at its first plain read, which is then after the lock; PostgreSQL's READ COMMITTED
+    reads the newest committed rows per statement.
+    """
+    db.session.commit()  # end the read transaction: a new one starts with the lock
+    bumped = db.session.execute(
+        update(AnnotationItem)
+        .where(AnnotationItem.id == item_id)
+        .values(revision=AnnotationItem.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount == 0:
+        return None
+    return db.session.scalars(
+        select(AnnotationItem).where(AnnotationItem.id == item_id).execution_options(populate_existing=True)
+    ).one()
+
+
 def record_label(
     item: AnnotationItem, annotator: str, label: str, accepted: bool = False, kind: str = "label"
-) -> AnnotationLabel:
-    """Add a label; the annotator's earlier label on this item (any reviewer's, for a review) is
-    superseded, not deleted, so the history stays complete."""
+) -> AnnotationLabel | None:
+    """Add a label to a locked item (`lock_item`); the caller commits. The annotator's earlier label
+    on this item (any reviewer's, for a review) is superseded, not deleted, so the history stays
+    complete. The same label again (a double click, a retried request) adds nothing: None."""
+    mine = [
+        row
+        for row in item.current_labels()
+        if row.kind == kind and (kind == "review" or row.annotator == annotator)
+    ]
+    if mine and mine[-1].label == label and mine[-1].annotator == annotator and mine[-1].accepted == accepted:
+        return None
     now = utcnow()
     for row in item.current_labels():
         if row.kind == kind and (kind == "review" or row.annotator == annotator):
@@ -159,17 +197,16 @@ def record_label(
     )
     db.session.add(row)
     settle(item)
-    db.session.commit()
     return row
 
 
 def retract_label(item: AnnotationItem, annotator: str) -> bool:
-    """Undo: supersede the annotator's current label. False when they have none on this item."""
+    """Undo on a locked item: supersede the annotator's current label (the caller commits). False
+    when they have none on this item."""
     mine = [row for row in item.current_labels() if row.kind == "label" and row.annotator == annotator]
     for row in mine:
         row.superseded_at = utcnow()
     settle(item)
-    db.session.commit()
     return bool(mine)
 
 
@@ -198,35 +235,46 @@ def next_item(annotator: str, order: str, queue: str) -> AnnotationItem | None:
     return db.session.scalars(query.limit(1)).first()
 
 
-def agreement() -> dict:
-    """Percent agreement and Cohen's kappa over items with two or more current labels.
+def kappa(pairs: list[tuple[str, str]]) -> dict:
+    """Percent agreement and Cohen's kappa (Cohen 1960) of paired labels; None where undefined."""
+    if not pairs:
+        return {"items_compared": 0, "percent_agreement": None, "cohen_kappa": None}
+    n = len(pairs)
+    observed = sum(first == second for first, second in pairs) / n
+    firsts, seconds = Counter(p[0] for p in pairs), Counter(p[1] for p in pairs)
+    expected = sum(firsts[label] * seconds[label] for label in firsts) / (n * n)
+    value = None if expected >= 1 else (observed - expected) / (1 - expected)  # undefined: one class only
+    return {
+        "items_compared": n,
+        "percent_agreement": round(observed * 100, 1),
+        "cohen_kappa": None if value is None else round(value, 3),
+    }
 
-    Each such item contributes one pair: its first two annotators' labels (by time). With exactly
-    two annotators this is Cohen's kappa between them; with more it pools their pairs.
+
+def agreement() -> dict:
+    """Agreement between annotator accounts: pooled, and per pair of accounts.
+
+    Pooled: each item with two or more current labels contributes one pair, its first two
+    annotators' labels (by time); with exactly two annotators this is Cohen's kappa between them.
+    Per pair: for every two accounts, the items both currently label, and their kappa.
     """
     rows = db.session.scalars(
         select(AnnotationLabel)
         .where(AnnotationLabel.kind == "label", AnnotationLabel.superseded_at.is_(None))
         .order_by(AnnotationLabel.item_id, AnnotationLabel.id)
     )
-    per_item: dict[int, list[str]] = {}
-    annotators: set[str] = set()
+    per_item: dict[int, list[tuple[str, str]]] = {}
     for row in rows:
-        per_item.setdefault(row.item_id, []).append(row.label)
-        annotators.add(row.annotator)
-    pairs = [(labels[0], labels[1]) for labels in per_item.values() if len(labels) >= 2]
-    result = {"items_compared": len(pairs), "annotators": sorted(annotators)}
-    if not pairs:
-        return result | {"percent_agreement": None, "cohen_kappa": None}
-    n = len(pairs)
-    observed = sum(first == second for first, second in pairs) / n
-    firsts, seconds = Counter(p[0] for p in pairs), Counter(p[1] for p in pairs)
-    expected = sum(firsts[label] * seconds[label] for label in firsts) / (n * n)
-    kappa = None if expected >= 1 else (observed - expected) / (1 - expected)  # undefined: one class only
-    return result | {
-        "percent_agreement": round(observed * 100, 1),
-        "cohen_kappa": None if kappa is None else round(kappa, 3),
-    }
+        per_item.setdefault(row.item_id, []).append((row.annotator, row.label))
+    annotators = sorted({name for labels in per_item.values() for name, _ in labels})
+    pooled = kappa([(labels[0][1], labels[1][1]) for labels in per_item.values() if len(labels) >= 2])
+    by_pair: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for labels in per_item.values():
+        given = dict(labels)
+        for first, second in combinations(sorted(given), 2):
+            by_pair.setdefault((first, second), []).append((given[first], given[second]))
+    pairs = [{"annotators": list(pair)} | kappa(labels) for pair, labels in sorted(by_pair.items())]
+    return pooled | {"annotators": annotators, "pairs": pairs}
 
 
 def manifest_row(item: AnnotationItem, file: str) -> dict:
@@ -260,6 +308,12 @@ def export_labeled(storage: Path, export_dir: Path, classes: list[str]) -> dict:
     """
     export_dir = export_dir.resolve()
     export_dir.mkdir(parents=True, exist_ok=True)
+    # One export at a time, across threads, workers and hosts sharing the folder (filelock).
+    with FileLock(export_dir / EXPORT_LOCK, timeout=EXPORT_LOCK_SECONDS):
+        return _export(storage, export_dir, classes)
+
+
+def _export(storage: Path, export_dir: Path, classes: list[str]) -> dict:
     written = removed = 0
     rows = []
     for item in db.session.scalars(select(AnnotationItem).order_by(AnnotationItem.id)):

@@ -33,7 +33,6 @@ def app_config(settings: ServerSettings) -> dict:
         "MAX_IMAGE_PIXELS": settings.MAX_IMAGE_PIXELS,
         "ANNOTATION_STORAGE": settings.ANNOTATION_STORAGE or str(instance / "annotation-images"),
         "EXPORT_DIR": settings.EXPORT_DIR,
-        "ADMIN_TOKEN": settings.ADMIN_TOKEN,
         "MODEL_CHECK_SECONDS": settings.MODEL_CHECK_SECONDS,
         "BATCH_MAX_SIZE": settings.BATCH_MAX_SIZE,
         "BATCH_MAX_WAIT_MS": settings.BATCH_MAX_WAIT_MS,

@@ -1,4 +1,5 @@
-"""Database tables: model versions, images to annotate with their label history, served predictions."""
+"""Database tables: model versions, images to annotate with their label history, served predictions,
+accounts with their API tokens, and the audit log of every write."""
 
 from datetime import UTC, datetime
 
@@ -67,6 +68,9 @@ class AnnotationItem(db.Model):
     suggestion_label: Mapped[str | None] = mapped_column(String(64), nullable=True)
     suggestion_confidence: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
     suggestion_model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Bumped by every label write: the UPDATE that bumps it is the row lock that serializes writes to
+    # one item (annotations_store.lock_item).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     labels: Mapped[list["AnnotationLabel"]] = relationship(
         back_populates="item", order_by="AnnotationLabel.id", lazy="selectin"
@@ -156,4 +160,96 @@ class PredictionLog(db.Model):
             "confidence": self.confidence,
             "image_kept": self.image_kept,
             "queued": self.queued,
+        }
+
+
+# Each role may do what the roles before it may: annotator (queue, label, undo), reviewer (also
+# settle disputes, export), admin (also activate models, manage accounts, read the audit log).
+ROLES = ("annotator", "reviewer", "admin")
+
+
+class User(db.Model):
+    """An account. `password_hash` is argon2id (PHC string); None for single-sign-on-only accounts.
+    `auth_version` is part of every session: bumping it (password change, deactivation) ends them all."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    # Flask-Login's user interface
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.auth_version}"
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "username": self.username,
+            "role": self.role,
+            "active": self.active,
+            "created_at": iso(self.created_at),
+        }
+
+
+class ApiToken(db.Model):
+    """A bearer token for scripts and CI. Only its SHA-256 is stored: the token is 256 random bits
+    (`secrets.token_urlsafe(32)`), so a fast hash is enough, as for GitHub's tokens."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": iso(self.created_at),
+            "last_used_at": iso(self.last_used_at),
+            "revoked_at": iso(self.revoked_at),
+        }
+
+
+class AuditEvent(db.Model):
+    """One write: who, when, what. Append-only: the migration adds triggers that refuse UPDATE and
+    DELETE on this table on every supported database."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    target: Mapped[str] = mapped_column(String(128), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "created_at": iso(self.created_at),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "address": self.address,
+            "detail": self.detail or {},
         }

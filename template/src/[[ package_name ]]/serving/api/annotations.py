@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ...data.images import BadImage
+from ..accounts import USERNAME_PATTERN
 from ..annotations_store import (
     ORDERS,
     QUEUES,
@@ -20,12 +21,13 @@ from ..annotations_store import (
     agreement,
     export_labeled,
     item_path,
+    lock_item,
     next_item,
     record_label,
     retract_label,
 )
 from ..archive import read_archive
-from ..auth import ANNOTATOR_PATTERN, OPTIONAL_ADMIN_TOKEN, AnnotatorHeader, annotator
+from ..auth import actor_name, audit, requires
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
 from . import JSONBoolean, current_model
@@ -36,9 +38,7 @@ MAX_FILES_PER_UPLOAD = 100
 MAX_LISTED_REJECTIONS = 5  # named in the error message when nothing at all could be queued
 COMMIT_EVERY = 50  # images per commit: one commit (one fsync) per image made bulk queueing disk-bound
 DATABASE_DOWN = {503: "Database unavailable, or no model loaded to suggest labels"}
-WRITE_ERRORS = DATABASE_DOWN | {
-    401: "ADMIN_TOKEN is set and the request lacks it or an X-Annotator name",
-}
+WRITE_ERRORS = DATABASE_DOWN  # 401 and 403 are added to every route that needs an account (document.py)
 UPLOAD_ERRORS = WRITE_ERRORS | {
     400: "No file, or not one readable image among them (each reason is named)",
     413: "Upload over MAX_UPLOAD_BYTES, or an archive past ARCHIVE_MAX_BYTES / ARCHIVE_MAX_MEMBERS",
@@ -151,11 +151,19 @@ class ItemHistory(Schema):
     )
 
 
+class AgreementPair(Schema):
+    annotators = List(String(), required=True, metadata={"description": "two accounts"})
+    items_compared = Integer(required=True, metadata={"description": "items both currently label"})
+    percent_agreement = Float(required=True, allow_none=True)
+    cohen_kappa = Float(required=True, allow_none=True)
+
+
 class Agreement(Schema):
     items_compared = Integer(required=True)
     annotators = List(String(), required=True)
     percent_agreement = Float(required=True, allow_none=True)
     cohen_kappa = Float(required=True, allow_none=True)
+    pairs = List(Nested(AgreementPair), required=True, metadata={"description": "per pair of accounts"})
 
 
 class ReviewList(Schema):
@@ -183,7 +191,7 @@ class ItemsQuery(Schema):
     labeled = String(load_default="any", validate=choice(("any", "true", "false")))
     status = String(validate=choice(ITEM_STATUSES))
     labeled_by = String(
-        validate=Regexp(ANNOTATOR_PATTERN, error="must be an annotator name"),
+        validate=Regexp(USERNAME_PATTERN, error="must be a username"),
         metadata={"description": "only items this annotator has a current label on, newest label first"},
     )
     limit = Integer(load_default=50, validate=LIMIT)
@@ -332,17 +340,17 @@ def queue_files(named_files) -> tuple[list[dict], int, list[dict]]:
 
 
 @bp.post("/items")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("annotator")
 @bp.input(ImagesUpload, location="files")
 @bp.output(
     QueueResult, status_code=201, description="Queued; files that could not be queued are in `rejected`"
 )
-@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=UPLOAD_ERRORS)
-def upload_items(headers_data, files_data):
+@bp.doc(responses=UPLOAD_ERRORS)
+def upload_items(files_data):
     """Queue up to 100 images; each gets the served model's suggestion"""
-    annotator(write=True)
     files = files_data["images"]
     added, duplicates, rejected = queue_files((f.filename or "", f.read(), None) for f in files)
+    audit_queue("queue", added, duplicates, rejected)
     return {
         "added": added,
         "duplicates": duplicates,
@@ -352,21 +360,21 @@ def upload_items(headers_data, files_data):
 
 
 @bp.post("/archive")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("annotator")
 @bp.input(ArchiveUpload, location="files")
 @bp.output(
     QueueResult, status_code=201, description="Queued; members that could not be queued are in `rejected`"
 )
-@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=UPLOAD_ERRORS)
-def upload_archive(headers_data, files_data):
+@bp.doc(responses=UPLOAD_ERRORS)
+def upload_archive(files_data):
     """Queue the images in one .zip (unsafe or non-image members are listed)"""
-    annotator(write=True)
     members = read_archive(
         files_data["archive"].read(),
         current_app.config["ARCHIVE_MAX_BYTES"],
         current_app.config["ARCHIVE_MAX_MEMBERS"],
     )
     added, duplicates, rejected = queue_files((m.name, m.data, m.problem) for m in members)
+    audit_queue("queue.archive", added, duplicates, rejected)
     return {
         "added": added,
         "duplicates": duplicates,
@@ -376,6 +384,7 @@ def upload_archive(headers_data, files_data):
 
 
 @bp.get("/items")
+@requires("annotator")
 @bp.input(ItemsQuery, location="query")
 @bp.output(ItemList)
 @bp.doc(responses=DATABASE_DOWN)
@@ -407,14 +416,14 @@ def list_items(query_data):
 
 
 @bp.get("/next")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("annotator")
 @bp.input(NextQuery, location="query")
 @bp.output(NextItem)
 @bp.doc(responses=DATABASE_DOWN)
-def get_next(headers_data, query_data):
-    """Next item for the caller (X-Annotator); item is null when the queue is done"""
+def get_next(query_data):
+    """Next item for the logged-in annotator; item is null when the queue is done"""
     order, queue = query_data["order"], query_data["queue"]
-    item = next_item(annotator(), order, queue)
+    item = next_item(actor_name(), order, queue)
     return {
         "item": item.as_dict() if item else None,
         "classes": current_model().classes,
@@ -425,6 +434,7 @@ def get_next(headers_data, query_data):
 
 
 @bp.get("/items/<int:item_id>/image")
+@requires("annotator")
 @bp.doc(responses=PNG_RESPONSE | DATABASE_DOWN | {404: "No such item, or its file is missing"})
 def item_image(item_id: int):
     """The item's image"""
@@ -435,12 +445,28 @@ def item_image(item_id: int):
 
 
 @bp.get("/items/<int:item_id>/history")
+@requires("annotator")
 @bp.output(ItemHistory)
 @bp.doc(responses=DATABASE_DOWN | {404: "No such item"})
 def item_history(item_id: int):
     """Every label ever given to the item, superseded ones included"""
     item = get_item(item_id)
     return {"item": item.as_dict(), "history": [row.as_dict() for row in item.labels]}
+
+
+def locked_item(item_id: int) -> AnnotationItem:
+    """The item, locked for this request's write (annotations_store.lock_item); 404 if it is not there."""
+    item = lock_item(item_id) if 0 < item_id <= MAX_ID else None
+    if item is None:
+        abort(404, f"no annotation item {item_id}")
+    return item
+
+
+def audit_queue(action: str, added: list[dict], duplicates: int, rejected: list[dict]) -> None:
+    audit(
+        action, "queue", added=[item["id"] for item in added], duplicates=duplicates, rejected=len(rejected)
+    )
+    db.session.commit()
 
 
 def known_label(label: str) -> str:
@@ -453,41 +479,43 @@ def known_label(label: str) -> str:
 
 
 @bp.put("/items/<int:item_id>/label")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("annotator")
 @bp.input(LabelRequest, location="json")
 @bp.output(ItemAndProgress)
-@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=LABEL_ERRORS)
-def set_label(item_id: int, headers_data, json_data):
-    """Label an item as the caller (an earlier label of theirs is superseded)
+@bp.doc(responses=LABEL_ERRORS)
+def set_label(item_id: int, json_data):
+    """Label an item as the logged-in annotator (an earlier label of theirs is superseded)
 
-    `accepted: true` says the model's suggestion was taken as is.
+    `accepted: true` says the model's suggestion was taken as is. Sending the same label again
+    changes nothing (a double click is one label).
     """
-    name = annotator(write=True)
-    item = get_item(item_id)
     label, accepted = known_label(json_data["label"]), json_data["accepted"]
+    item = locked_item(item_id)
     if accepted and label != item.suggestion_label:
         abort(409, "accepted is true only when the label is the model's suggestion")
-    record_label(item, name, label, accepted)
+    if record_label(item, actor_name(), label, accepted) is not None:
+        audit("label", f"item:{item.id}", label=label, accepted=accepted, status=item.status)
+    db.session.commit()
     return {"item": item.as_dict(), "progress": progress()}
 
 
 @bp.delete("/items/<int:item_id>/label")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("annotator")
 @bp.output(ItemAndProgress)
-@bp.doc(
-    security=OPTIONAL_ADMIN_TOKEN,
-    responses=WRITE_ERRORS | {404: "No such item", 409: "The caller has no label on this item"},
-)
-def clear_label(item_id: int, headers_data):
-    """Undo the caller's own label on this item (kept in the history as superseded)"""
-    name = annotator(write=True)
-    item = get_item(item_id)
+@bp.doc(responses=WRITE_ERRORS | {404: "No such item", 409: "The caller has no label on this item"})
+def clear_label(item_id: int):
+    """Undo your own label on this item (kept in the history as superseded)"""
+    name = actor_name()
+    item = locked_item(item_id)
     if not retract_label(item, name):
         abort(409, f"{name} has no label on item {item_id} to undo")
+    audit("undo", f"item:{item.id}", status=item.status)
+    db.session.commit()
     return {"item": item.as_dict(), "progress": progress()}
 
 
 @bp.get("/review")
+@requires("annotator")
 @bp.input(ReviewQuery, location="query")
 @bp.output(ReviewList)
 @bp.doc(responses=DATABASE_DOWN)
@@ -508,19 +536,22 @@ def review_list(query_data):
 
 
 @bp.put("/items/<int:item_id>/review")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("reviewer")
 @bp.input(ReviewRequest, location="json")
 @bp.output(ItemAndProgress)
-@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=LABEL_ERRORS)
-def settle_item(item_id: int, headers_data, json_data):
+@bp.doc(responses=LABEL_ERRORS)
+def settle_item(item_id: int, json_data):
     """Settle an item as reviewer (the annotators' labels stay in the history)"""
-    name = annotator(write=True)
-    item = get_item(item_id)
-    record_label(item, name, known_label(json_data["label"]), kind="review")
+    label = known_label(json_data["label"])
+    item = locked_item(item_id)
+    if record_label(item, actor_name(), label, kind="review") is not None:
+        audit("review", f"item:{item.id}", label=label)
+    db.session.commit()
     return {"item": item.as_dict(), "progress": progress()}
 
 
 @bp.get("/stats")
+@requires("annotator")
 @bp.output(AnnotationStats)
 @bp.doc(responses=DATABASE_DOWN)
 def stats():
@@ -538,13 +569,17 @@ def stats():
 
 
 @bp.post("/export")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("reviewer")
 @bp.output(ExportResult)
-@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=WRITE_ERRORS | {507: "EXPORT_DIR is not writable"})
-def export(headers_data):
-    """Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv (default data/annotated)"""
-    annotator(write=True)
+@bp.doc(responses=WRITE_ERRORS | {507: "EXPORT_DIR is not writable"})
+def export():
+    """Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv (default data/annotated)
+
+    Exports run one at a time (a lock file in EXPORT_DIR), so two at once give the same folder as one.
+    """
     model = current_model()
     export_dir = Path(current_app.config["EXPORT_DIR"])
     result = export_labeled(storage(), export_dir, model.classes)
+    audit("export", str(export_dir), **{key: result[key] for key in ("exported", "removed", "rows")})
+    db.session.commit()
     return result | {"directory": str(export_dir)}

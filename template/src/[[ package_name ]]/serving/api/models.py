@@ -6,7 +6,7 @@ from flask import abort, current_app
 from sqlalchemy import select
 
 from ...artifacts import ArtifactError
-from ..auth import OPTIONAL_ADMIN_TOKEN, require_admin_token
+from ..auth import audit, requires
 from ..db_models import ModelVersion as ModelVersionRow
 from ..extensions import db
 from ..registry import activate
@@ -54,12 +54,10 @@ def list_models():
 
 
 @bp.post("/<int:version_id>/activate")
+@requires("admin")
 @bp.output(ModelVersion)
 @bp.doc(
-    security=OPTIONAL_ADMIN_TOKEN,
     responses={
-        401: "ADMIN_TOKEN is set and the request does not carry it",
-        403: "No ADMIN_TOKEN is set and the client is not a loopback address",
         404: "No such version",
         409: "The version's file no longer matches its checksum, or fails its golden set here",
     },
@@ -67,15 +65,15 @@ def list_models():
 def activate_version(version_id: int):
     """Make a version active (hot reload, no dropped requests)
 
-    Without ADMIN_TOKEN only from a loopback address (127.0.0.1, ::1); other workers follow within
-    MODEL_CHECK_SECONDS.
+    Admins only; other workers follow within MODEL_CHECK_SECONDS.
     """
-    require_admin_token("activating a model", local_only_without_token=True)
     try:
         row = activate(version_id)
     except LookupError as error:
         abort(404, str(error))
     except ArtifactError as error:  # tampered, or fails its golden set on this machine
         abort(409, str(error))
+    audit("model.activate", f"model:{row.id}", version=row.version)
+    db.session.commit()
     current_app.extensions["model_holder"].load(row)  # this worker at once; others within MODEL_CHECK_SECONDS
     return row.as_dict()

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Histogram
 
 from ...data.images import decode_image
 from ...data.preprocessing import preprocess
+from ..auth import public, requires
 from ..batching import MicroBatcher
 from ..prediction_log import after_prediction
 from . import current_model, image_file
@@ -51,6 +52,7 @@ class UploadCheck(Schema):
 
 
 @bp.post("/predict")
+@requires("annotator", only_if="PREDICT_REQUIRES_LOGIN")
 @bp.input(ImageUpload, location="files")
 @bp.output(Prediction)
 @bp.doc(responses=UPLOAD_ERRORS | {503: "Model not loaded, or failed its golden-set self-test"})
@@ -82,6 +84,7 @@ def predict(files_data):
 
 
 @bp.post("/upload-check")
+@public
 @bp.input(ImageUpload, location="files")
 @bp.output(UploadCheck)
 @bp.doc(responses={400: UPLOAD_ERRORS[400], 413: UPLOAD_ERRORS[413]})

@@ -7,7 +7,7 @@ from apiflask.validators import Range
 from flask import current_app
 from sqlalchemy import select
 
-from ..auth import OPTIONAL_ADMIN_TOKEN, AnnotatorHeader, annotator
+from ..auth import audit, requires
 from ..db_models import PredictionLog
 from ..extensions import db
 from ..prediction_log import queue_low_confidence, summary
@@ -71,6 +71,7 @@ def threshold_or_default(value: float | None) -> float:
 
 
 @bp.get("")
+@requires("annotator")
 @bp.input(LogQuery, location="query")
 @bp.output(PredictionLogPage)
 @bp.doc(responses=DATABASE_DOWN)
@@ -84,16 +85,17 @@ def list_predictions(query_data):
 
 
 @bp.post("/queue-low-confidence")
-@bp.input(AnnotatorHeader, location="headers")
+@requires("annotator")
 @bp.input(ThresholdRequest, location="json")
 @bp.output(LowConfidenceQueued)
-@bp.doc(security=OPTIONAL_ADMIN_TOKEN, responses=WRITE_ERRORS | {507: "Annotation storage is not writable"})
-def queue_low(headers_data, json_data):
+@bp.doc(responses=WRITE_ERRORS | {507: "Annotation storage is not writable"})
+def queue_low(json_data):
     """Queue every logged prediction under the threshold (whose image was kept) for annotation
 
     The body is optional: without one, the threshold is LOW_CONFIDENCE.
     """
-    annotator(write=True)
     threshold = threshold_or_default(json_data.get("threshold"))
     result = queue_low_confidence(current_app.config, threshold, current_model())
+    audit("queue.low_confidence", "queue", threshold=threshold, queued=result["queued"])
+    db.session.commit()
     return result | {"threshold": threshold, "progress": progress()}
