@@ -15,7 +15,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .db_models import ROLES, ApiToken, AuditEvent, User, utcnow
 from .extensions import db
@@ -108,19 +108,23 @@ def issue_token(user: User, name: str, token: str | None = None) -> tuple[ApiTok
     return row, token
 
 
-def user_for_token(token: str) -> User | None:
-    """The active account a live token belongs to; records when it was used (committed by the request)."""
+def token_for(token: str) -> ApiToken | None:
+    """The live token row for a presented token, if its account is active. Reading it writes
+    nothing: a read request stays a read (`last_used_at` is set by the writes made with it)."""
     row = db.session.scalars(
         select(ApiToken).where(ApiToken.token_sha256 == token_digest(token), ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None or not row.user.active:
-        return None
-    row.last_used_at = utcnow()
-    return row.user
+    return row if row is not None and row.user.active else None
 
 
-def record_event(actor: str, action: str, target: str = "", address: str = "", **detail) -> AuditEvent:
-    """Append one audit event to the session; it is committed with the write it describes."""
+def record_event(
+    actor: str, action: str, target: str = "", address: str = "", token_id: int | None = None, **detail
+) -> AuditEvent:
+    """Append one audit event to the session; it is committed with the write it describes. A write
+    made with an API token also records the token (`detail.token`) and its `last_used_at`."""
+    if token_id is not None:
+        detail["token"] = token_id
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
     event = AuditEvent(
         actor=actor[:64], action=action[:32], target=target[:128], address=address[:64], detail=detail
     )

@@ -316,7 +316,7 @@ def export_labeled(storage: Path, export_dir: Path, classes: list[str]) -> dict:
 def _export(storage: Path, export_dir: Path, classes: list[str]) -> dict:
     written = removed = 0
     rows = []
-    for item in db.session.scalars(select(AnnotationItem).order_by(AnnotationItem.id)):
+    for item in db.session.scalars(select(AnnotationItem).order_by(AnnotationItem.id)).all():
         name = f"annotated_{item.sha256[:16]}.png"
         wanted = item.label if item.label in classes else None
         for other in classes:

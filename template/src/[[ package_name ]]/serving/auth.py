@@ -36,7 +36,7 @@ from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..settings import ServerSettings
-from .accounts import record_event, role_at_least, user_for_token
+from .accounts import record_event, role_at_least, token_for
 from .db_models import User
 from .extensions import db
 
@@ -163,7 +163,7 @@ def actor_name() -> str:
 
 def audit(action: str, target: str = "", **detail) -> None:
     """Record this request's write in the audit log (committed with the write)."""
-    record_event(actor_name(), action, target, client_address(), **detail)
+    record_event(actor_name(), action, target, client_address(), g.get("token_id"), **detail)
 
 
 def check_access() -> None:
@@ -248,10 +248,11 @@ def load_request_user(_request) -> User | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        user = user_for_token(token.strip())
-        if user is not None:
-            g.auth_method = "token"
-        return user
+        row = token_for(token.strip())
+        if row is None:
+            return None
+        g.auth_method, g.token_id = "token", row.id
+        return row.user
     name_header = current_app.config["AUTH_PROXY_HEADER"]
     if name_header and request.headers.get(name_header):
         if not is_trusted(request.remote_addr or "", current_app.config["TRUSTED_PROXIES"]):
