@@ -46,8 +46,14 @@ class SessionState(Schema):
     auth_required = Boolean(required=True, metadata={"description": "false: this host may write anonymously"})
 
 
+USERNAME = Regexp(USERNAME_PATTERN, error=f"must be {USERNAME_RULE}")
+TOKEN_NAME = Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9 ._@:/-]{0,63}$", error="must be 1-64 letters, digits, spaces or ._@:/-"
+)
+
+
 class LoginRequest(Schema):
-    username = String(required=True, validate=Length(1, 64))
+    username = String(required=True, validate=USERNAME)
     password = String(required=True, validate=Length(1, MAX_PASSWORD_LENGTH))
 
 
@@ -57,7 +63,7 @@ class PasswordChange(Schema):
 
 
 class TokenRequest(Schema):
-    name = String(required=True, validate=Length(1, 64), metadata={"description": "what it is for, e.g. ci"})
+    name = String(required=True, validate=TOKEN_NAME, metadata={"description": "what it is for, e.g. ci"})
 
 
 class Token(Schema):
@@ -85,7 +91,7 @@ class UserList(Schema):
 
 
 class NewUser(Schema):
-    username = String(required=True, validate=Regexp(USERNAME_PATTERN, error=f"must be {USERNAME_RULE}"))
+    username = String(required=True, validate=USERNAME)
     password = String(required=True, validate=PASSWORD)
     role = String(required=True, validate=OneOf(ROLES, error="must be one of {choices}"))
 
@@ -113,7 +119,7 @@ class AuditPage(Schema):
 class AuditQuery(Schema):
     limit = Integer(load_default=100, validate=Range(1, 500, error="must be between 1 and 500"))
     before = Integer(validate=Range(1, 2**31 - 1), metadata={"description": "events older than this id"})
-    actor = String(validate=Length(1, 64))
+    actor = String(validate=USERNAME, metadata={"description": "an account, `cli` or `anonymous`"})
 
 
 def session_state() -> dict:
