@@ -4,7 +4,7 @@ the accounts themselves and the audit log."""
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf, Range, Regexp
-from flask import abort, current_app
+from flask import abort, current_app, session
 from flask_login import login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -162,6 +162,7 @@ def login(json_data):
         db.session.commit()
         abort(401, "wrong username or password")
     login_user(user)
+    session.permanent = True  # the cookie lasts SESSION_HOURS (the server refuses it after that anyway)
     record_event(user.username, "login", f"user:{user.id}", client_address())
     db.session.commit()
     return session_state()
