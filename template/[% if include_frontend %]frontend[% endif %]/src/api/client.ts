@@ -73,12 +73,31 @@ export const csrfHeader: Middleware = {
   },
 }
 
+// Told when the backend says this browser is no longer who it thought (401: the session ended,
+// e.g. deactivated or its password changed elsewhere; 403 on a write: perhaps a stale CSRF token),
+// so the session is asked for again and the nav shows who it is now.
+let sessionChanged: (() => void) | null = null
+
+export function onSessionChanged(callback: (() => void) | null): void {
+  sessionChanged = callback
+}
+
+export const sessionWatch: Middleware = {
+  onResponse({ request, response }) {
+    const path = new URL(request.url).pathname
+    if (path.startsWith('/api/auth/')) return undefined // login and session answers are the session
+    const unsafe = UNSAFE_METHODS.has(request.method.toUpperCase())
+    if (response.status === 401 || (response.status === 403 && unsafe)) sessionChanged?.()
+    return undefined
+  },
+}
+
 export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin, // same origin: nginx (or Vite's dev proxy) forwards /api
   credentials: 'same-origin', // the session cookie
   fetch: (request) => globalThis.fetch(request), // looked up per call, so tests can stub it
 })
-api.use(csrfHeader)
+api.use(csrfHeader, sessionWatch)
 
 function isErrorBody(body: unknown): body is ErrorBody {
   return !!body && typeof body === 'object' && 'error' in body && typeof body.error === 'string'

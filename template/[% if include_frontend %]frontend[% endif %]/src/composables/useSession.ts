@@ -6,12 +6,18 @@ import {
   fetchSession,
   login as apiLogin,
   logout as apiLogout,
+  onSessionChanged,
   type Role,
   type SessionState,
 } from '../api/client'
 
 const state = ref<SessionState | null>(null)
 let pending: Promise<SessionState> | null = null
+
+// A 401 (or a refused write) elsewhere: the session may have ended; ask again (the page keeps its error).
+onSessionChanged(() => {
+  loadSession(true).catch(() => undefined)
+})
 
 const RANK: Record<Role, number> = { annotator: 1, reviewer: 2, admin: 3 }
 

@@ -2,17 +2,21 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import ModelsView from '../../src/views/ModelsView.vue'
 import * as api from '../../src/api/client'
-import { lowConfidenceQueued, modelList, predictionLog } from './fixtures'
+import { resetSession } from '../../src/composables/useSession'
+import { account, lowConfidenceQueued, modelList, predictionLog, sessionState } from './fixtures'
 
 vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
   listModels: vi.fn(),
   predictionLog: vi.fn(),
   queueLowConfidence: vi.fn(),
+  fetchSession: vi.fn(),
 }))
 
 beforeEach(() => {
   vi.resetAllMocks()
+  resetSession()
+  vi.mocked(api.fetchSession).mockResolvedValue(sessionState({ user: account() }))
   vi.mocked(api.listModels).mockResolvedValue(modelList({ serving: 'v1', engine: 'onnxruntime' }))
   vi.mocked(api.predictionLog)
     .mockResolvedValueOnce(predictionLog({ logged: 40, low_confidence: 3, ready_to_queue: 3 }))
@@ -36,5 +40,14 @@ describe('models page', () => {
       '2 queued for annotation, 1 already queued, 0 without a kept image',
     )
     expect(wrapper.find('[data-test="queue-low-confidence"]').attributes('disabled')).toBeDefined()
+  })
+
+  it('asks an anonymous visitor to log in instead of reading the prediction log', async () => {
+    vi.mocked(api.fetchSession).mockResolvedValue(sessionState())
+    const wrapper = mount(ModelsView, { global: { stubs: ['RouterLink'] } })
+    await flushPromises()
+    expect(api.predictionLog).not.toHaveBeenCalled()
+    expect(wrapper.find('[data-test="log-needs-login"]').exists()).toBe(true)
+    expect(wrapper.find('[data-test="error"]').exists()).toBe(false)
   })
 })

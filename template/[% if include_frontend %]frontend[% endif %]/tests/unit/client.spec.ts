@@ -6,6 +6,7 @@ import {
   login,
   logout,
   nextItem,
+  onSessionChanged,
   predict,
   rememberSession,
   setLabel,
@@ -206,5 +207,25 @@ describe('api client', () => {
     const message = 'CSRF check failed: The CSRF token is missing. (send the X-CSRFToken header)'
     vi.stubGlobal('fetch', respond(403, { error: message }))
     await expect(setLabel(1, '3')).rejects.toMatchObject({ message, status: 403 })
+  })
+
+  it('asks for the session again after a 401 or a refused write, not after a failed login', async () => {
+    const changed = vi.fn()
+    onSessionChanged(changed)
+    try {
+      vi.stubGlobal('fetch', respond(401, { error: 'log in first' }))
+      await expect(nextItem()).rejects.toMatchObject({ status: 401 })
+      expect(changed).toHaveBeenCalledTimes(1)
+      vi.stubGlobal('fetch', respond(403, { error: 'CSRF check failed' }))
+      await expect(setLabel(1, '3')).rejects.toMatchObject({ status: 403 })
+      expect(changed).toHaveBeenCalledTimes(2)
+      vi.stubGlobal('fetch', respond(401, { error: 'wrong username or password' }))
+      await expect(login('alice', 'nope')).rejects.toMatchObject({ status: 401 })
+      vi.stubGlobal('fetch', respond(409, { error: 'conflict' }))
+      await expect(setLabel(1, '3')).rejects.toMatchObject({ status: 409 })
+      expect(changed).toHaveBeenCalledTimes(2)
+    } finally {
+      onSessionChanged(null)
+    }
   })
 })
