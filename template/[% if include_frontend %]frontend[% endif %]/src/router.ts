@@ -32,6 +32,12 @@ export const routes: RouteRecordRaw[] = [
   },
   { path: '/guide', name: 'guide', component: () => import('./views/GuideView.vue') },
   {
+    path: '/account',
+    name: 'account',
+    component: () => import('./views/AccountView.vue'),
+    meta: { role: 'annotator' },
+  },
+  {
     path: '/users',
     name: 'users',
     component: () => import('./views/UsersView.vue'),

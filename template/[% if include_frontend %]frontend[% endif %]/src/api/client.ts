@@ -38,6 +38,8 @@ export type SessionState = Schemas['SessionState']
 export type AgreementPair = Schemas['AgreementPair']
 export type AuditEntry = Schemas['AuditEntry']
 export type UserChange = Schemas['UserChange']
+export type Token = Schemas['Token']
+export type NewToken = Schemas['NewToken']
 
 export class ApiError extends Error {
   status: number
@@ -285,6 +287,21 @@ export function changePassword(currentPassword: string, newPassword: string) {
     api.PUT('/api/auth/password', {
       body: { current_password: currentPassword, new_password: newPassword },
     }),
+  )
+}
+
+// The caller's API tokens (for scripts and CI): listed, a new one (its secret shown once), revoked.
+export function listTokens() {
+  return call(api.GET('/api/auth/tokens'))
+}
+
+export function createToken(name: string) {
+  return call(api.POST('/api/auth/tokens', { body: { name } }))
+}
+
+export function revokeToken(tokenId: number) {
+  return callNoContent(
+    api.DELETE('/api/auth/tokens/{token_id}', { params: { path: { token_id: tokenId } } }),
   )
 }
 
