@@ -165,6 +165,27 @@ test('login: an annotator sees no Users or Audit, and the backend refuses them t
   assert.equal(write.status(), 403, 'export needs a reviewer (and the CSRF header)')
 })
 
+test('account: alice makes an API token, shown once; a script with it acts as alice', async () => {
+  await page.locator('[data-test="whoami"]').click()
+  await page.waitForURL((url) => url.pathname === '/account')
+  await page.locator('[data-test="token-name"]').fill('script')
+  await page.locator('[data-test="create-token"]').click()
+  const issued = page.locator('[data-test="issued-token"] code')
+  await issued.waitFor()
+  const secret = await issued.textContent()
+  await page.locator('[data-test="token-row"]').filter({ hasText: 'script' }).waitFor()
+  const script = await browser.newContext({ baseURL }) // no cookies: only the token
+  try {
+    const headers = { Authorization: `Bearer ${secret}` }
+    const response = await script.request.get('/api/auth/session', { headers })
+    assert.equal((await response.json()).user.username, 'alice')
+    const anonymous = await script.request.get('/api/annotations/stats')
+    assert.equal(anonymous.status(), 401, 'without the token: not logged in')
+  } finally {
+    await script.close()
+  }
+})
+
 test('annotate: queue two images, label by click and by key, see them in the backend', async () => {
   const [first, second] = samples.slice(1, 3)
   await nextAfter(() => page.goto('/annotate'))
