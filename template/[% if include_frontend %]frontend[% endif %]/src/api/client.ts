@@ -185,6 +185,13 @@ export function listModels() {
   return call(api.GET('/api/models'))
 }
 
+// Admin: serve this version from now on (hot reload); 409 when its file fails its checks here.
+export function activateModel(versionId: number) {
+  return call(
+    api.POST('/api/models/{version_id}/activate', { params: { path: { version_id: versionId } } }),
+  )
+}
+
 export type Order = NextItem['order']
 export type Queue = NextItem['queue']
 

@@ -13,6 +13,7 @@ import type {
   LogSummary,
   LowConfidenceQueued,
   ModelList,
+  ModelVersion,
   NextItem,
   PredictionLogPage,
   Progress,
@@ -109,6 +110,18 @@ export const reviewList = (fields: Partial<ReviewList> = {}): ReviewList => ({
   classes: [],
   agreement: agreement(),
   progress: progress(),
+  ...fields,
+})
+
+export const modelVersion = (fields: Partial<ModelVersion> = {}): ModelVersion => ({
+  id: 1,
+  version: 'v1',
+  precision: 'int8',
+  sha256: '0'.repeat(64),
+  size_bytes: 100_000,
+  created_at: AT,
+  active: false,
+  metrics: {},
   ...fields,
 })
 
