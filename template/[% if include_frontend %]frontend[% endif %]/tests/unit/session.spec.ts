@@ -1,5 +1,7 @@
+import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryHistory, createRouter } from 'vue-router'
+import App from '../../src/App.vue'
 import * as api from '../../src/api/client'
 import {
   loadSession,
@@ -98,5 +100,24 @@ describe('router guard', () => {
     await r.push('/models')
     expect(r.currentRoute.value.name).toBe('models')
     expect(api.fetchSession).not.toHaveBeenCalled()
+  })
+})
+
+describe('nav', () => {
+  it('names the account with its role and logs out to the Login page from a guarded page', async () => {
+    vi.mocked(api.fetchSession).mockResolvedValue(as('rita', 'reviewer'))
+    vi.mocked(api.logout).mockResolvedValue(sessionState())
+    const r = guard(createRouter({ history: createMemoryHistory(), routes }))
+    await r.push('/review')
+    const wrapper = mount(App, { global: { plugins: [r], stubs: { RouterView: true } } })
+    await flushPromises()
+    expect(wrapper.find('[data-test="whoami"]').text()).toBe('rita (reviewer)')
+    expect(wrapper.find('[data-test="nav-users"]').exists()).toBe(false)
+    await wrapper.find('[data-test="logout"]').trigger('click')
+    await flushPromises()
+    expect(api.logout).toHaveBeenCalledTimes(1)
+    expect(r.currentRoute.value.name).toBe('login')
+    expect(r.currentRoute.value.query).toEqual({ next: '/review' })
+    expect(wrapper.find('[data-test="login-link"]').exists()).toBe(true)
   })
 })
