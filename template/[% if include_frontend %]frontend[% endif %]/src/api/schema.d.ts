@@ -932,6 +932,7 @@ export interface paths {
                     limit?: number;
                     /** @description events older than this id */
                     before?: number;
+                    /** @description an account, `cli` or `anonymous` */
                     actor?: string;
                 };
                 header?: never;
