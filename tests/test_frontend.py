@@ -107,6 +107,9 @@ def test_browser_predicts_and_labels_two_images_seen_by_the_backend(web_project)
         "guide.png",
         "evaluation.png",
         "evaluation-enlarged.png",
+        "login.png",
+        "users.png",
+        "audit.png",
     }
     assert min(shots.values()) > 5_000, "screenshots show rendered pages"
 

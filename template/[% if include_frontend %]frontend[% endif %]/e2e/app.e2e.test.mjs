@@ -1,6 +1,8 @@
 // End-to-end: Debian's Chromium (playwright-core, no downloaded browsers) against the real backend
 // serving the built app. Run by the project's pytest (`make test-e2e`), which starts the server and
-// sets E2E_BASE_URL, E2E_IMAGES (an ImageFolder tree) and E2E_ARTIFACTS (screenshots).
+// sets E2E_BASE_URL, E2E_IMAGES (an ImageFolder tree) and E2E_ARTIFACTS (screenshots). The
+// database holds the test accounts (tests/serving/conftest.py): alice and bob (annotators), rita
+// (reviewer) and adam (admin), each with the password `<name>-long-password`.
 import assert from 'node:assert/strict'
 import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -101,9 +103,21 @@ async function nextAfter(action) {
   return (await response.json()).item
 }
 
-async function actAs(name) {
-  await page.locator('[data-test="annotator"]').fill(name)
-  return nextAfter(() => page.locator('[data-test="annotator"]').press('Tab'))
+const password = (name) => `${name}-long-password`
+
+// On the Login page: log in, and wait for the nav to name the account.
+async function logIn(name) {
+  await page.locator('[data-test="login-username"]').fill(name)
+  await page.locator('[data-test="login-password"]').fill(password(name))
+  await page.locator('[data-test="login-submit"]').click()
+  await page.locator('[data-test="whoami"]').filter({ hasText: name }).waitFor()
+}
+
+// Log out from a page that needs an account: the Login page follows, to come back after logging in.
+async function logOutTo(path) {
+  await page.locator('[data-test="logout"]').click()
+  await page.locator('[data-test="login-link"]').waitFor()
+  await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('next') === path)
 }
 
 async function getJson(path) {
@@ -112,10 +126,69 @@ async function getJson(path) {
   return response.json()
 }
 
-test('annotate: queue two images, label by click and by key, export, see them in the backend', async () => {
-  const [first, second] = samples.slice(1, 3)
+test('login: Annotate asks for an account, a wrong password is refused, alice logs in', async () => {
   await page.goto('/annotate')
-  await actAs('alice')
+  await page.waitForURL((url) => url.pathname === '/login')
+  assert.equal(new URL(page.url()).searchParams.get('next'), '/annotate')
+  await page.locator('[data-test="login-link"]').waitFor() // nobody is logged in
+  await page.locator('[data-test="login-username"]').fill('alice')
+  await page.locator('[data-test="login-password"]').fill('not-her-password')
+  await page.locator('[data-test="login-submit"]').click()
+  await page
+    .locator('[data-test="error"]')
+    .filter({ hasText: 'wrong username or password' })
+    .waitFor()
+  await page.screenshot({ path: join(artifacts, 'login.png'), fullPage: true })
+  await nextAfter(() => logIn('alice'))
+  await page.waitForURL((url) => url.pathname === '/annotate') // back where the login was asked for
+  assert.equal(await page.locator('[data-test="whoami"]').textContent(), 'alice (annotator)')
+  assert.match(await page.locator('[data-test="labeling-as"]').textContent(), /Labeling as alice/)
+  const { user } = await getJson('/api/auth/session')
+  assert.deepEqual([user.username, user.role], ['alice', 'annotator'])
+})
+
+test('login: an annotator sees no Users or Audit, and the backend refuses them too', async () => {
+  assert.equal(await page.locator('[data-test="nav-users"]').count(), 0)
+  assert.equal(await page.locator('[data-test="nav-audit"]').count(), 0)
+  for (const path of ['/users', '/audit']) {
+    await page.goto(path)
+    await page
+      .locator('[data-test="needs-role"]')
+      .filter({ hasText: 'alice is annotator' })
+      .waitFor()
+    assert.equal(new URL(page.url()).searchParams.get('next'), path)
+  }
+  for (const path of ['/api/users', '/api/audit']) {
+    assert.equal((await page.request.get(path)).status(), 403, `${path} needs an admin`)
+  }
+  const write = await page.request.post('/api/annotations/export')
+  assert.equal(write.status(), 403, 'export needs a reviewer (and the CSRF header)')
+})
+
+test('account: alice makes an API token, shown once; a script with it acts as alice', async () => {
+  await page.locator('[data-test="whoami"]').click()
+  await page.waitForURL((url) => url.pathname === '/account')
+  await page.locator('[data-test="token-name"]').fill('script')
+  await page.locator('[data-test="create-token"]').click()
+  const issued = page.locator('[data-test="issued-token"] code')
+  await issued.waitFor()
+  const secret = await issued.textContent()
+  await page.locator('[data-test="token-row"]').filter({ hasText: 'script' }).waitFor()
+  const script = await browser.newContext({ baseURL }) // no cookies: only the token
+  try {
+    const headers = { Authorization: `Bearer ${secret}` }
+    const response = await script.request.get('/api/auth/session', { headers })
+    assert.equal((await response.json()).user.username, 'alice')
+    const anonymous = await script.request.get('/api/annotations/stats')
+    assert.equal(anonymous.status(), 401, 'without the token: not logged in')
+  } finally {
+    await script.close()
+  }
+})
+
+test('annotate: queue two images, label by click and by key, see them in the backend', async () => {
+  const [first, second] = samples.slice(1, 3)
+  await nextAfter(() => page.goto('/annotate'))
   await page.locator('[data-test="queue-input"]').setInputFiles([first.path, second.path])
   await page.locator('[data-test="notice"]').filter({ hasText: '2 added' }).waitFor()
   const current = page.locator('[data-test="current-item"]')
@@ -124,11 +197,7 @@ test('annotate: queue two images, label by click and by key, export, see them in
   await page.locator('[data-test="progress"]').filter({ hasText: /^1 \// }).waitFor()
   await page.keyboard.press(second.label)
   await page.locator('[data-test="all-done"]').waitFor()
-  await page.locator('[data-test="export"]').click()
-  await page
-    .locator('[data-test="notice"]')
-    .filter({ hasText: '2 labeled images exported' })
-    .waitFor()
+  assert.equal(await page.locator('[data-test="export"]').count(), 0, 'exporting needs a reviewer')
   await page.screenshot({ path: join(artifacts, 'annotate.png'), fullPage: true })
 
   const response = await page.request.get('/api/annotations/items?labeled=true')
@@ -223,7 +292,8 @@ test('annotate: 50 queued images get suggestions, Enter accepts ten, uncertainty
 })
 
 test('review: two annotators disagree on an item, the Review view shows it and a reviewer settles it', async () => {
-  await actAs('bob')
+  await logOutTo('/annotate')
+  await nextAfter(() => logIn('bob'))
   const item = await nextAfter(() =>
     page.locator('[data-test="queue"]').selectOption('second-opinion'),
   )
@@ -238,13 +308,30 @@ test('review: two annotators disagree on an item, the Review view shows it and a
   await page.goto('/review')
   const row = page.locator(`[data-test="disputed-row"][data-item-id="${item.id}"]`)
   await row.waitFor()
+  assert.equal(await row.locator('button').count(), 0, 'an annotator cannot settle')
+  await page.locator('[data-test="review-needs-role"]').waitFor()
+  assert.equal((await page.request.put(`/api/annotations/items/${item.id}/review`)).status(), 403)
+
+  await logOutTo('/review')
+  await logIn('rita')
+  await page.waitForURL((url) => url.pathname === '/review')
+  await row.waitFor()
   const votes = await row.locator('[data-test="vote"]').allTextContents()
   assert.deepEqual(votes.sort(), [`alice: ${alices}`, `bob: ${bobs}`].sort())
   assert.equal(await page.locator('[data-test="percent-agreement"]').textContent(), '0%')
+  const pair = page.locator('[data-test="agreement-pair"][data-pair="alice+bob"]')
+  assert.deepEqual((await pair.locator('td').allTextContents()).slice(0, 3), [
+    'alice & bob',
+    '1',
+    '0%',
+  ])
+  assert.equal(
+    await page.locator('[data-test="agreement-pair"]').count(),
+    1,
+    'one pair of accounts',
+  )
   await page.screenshot({ path: join(artifacts, 'review.png'), fullPage: true })
 
-  await page.locator('[data-test="annotator"]').fill('carol')
-  await page.locator('[data-test="annotator"]').press('Tab')
   await row.locator(`[data-test="settle-${alices}"]`).click()
   await page.locator('[data-test="no-disputes"]').waitFor()
   const { item: settled } = await getJson(`/api/annotations/items/${item.id}/history`)
@@ -256,6 +343,108 @@ test('review: two annotators disagree on an item, the Review view shows it and a
     .locator('[data-test="notice"]')
     .filter({ hasText: '13 labeled images exported' })
     .waitFor()
+})
+
+test('users: the admin creates an account, changes its role, deactivates and reactivates it, sets its password', async () => {
+  await logOutTo('/annotate')
+  await page.goto('/login?next=/users')
+  await logIn('adam')
+  await page.locator('[data-test="nav-audit"]').waitFor()
+  await page.waitForURL((url) => url.pathname === '/users')
+  await page.locator('[data-test="user-row"]').first().waitFor()
+  const names = await page
+    .locator('[data-test="user-row"]')
+    .evaluateAll((rows) => rows.map((row) => row.dataset.username))
+  assert.deepEqual(names.sort(), ['adam', 'alice', 'bob', 'carol', 'rita'])
+
+  await page.locator('[data-test="new-username"]').fill('dora')
+  await page.locator('[data-test="new-password"]').fill(password('dora'))
+  await page.locator('[data-test="new-role"]').selectOption('annotator')
+  await page.locator('[data-test="create"]').click()
+  await page
+    .locator('[data-test="users-notice"]')
+    .filter({ hasText: 'Created dora (annotator)' })
+    .waitFor()
+  const dora = page.locator('[data-test="user-row"][data-username="dora"]')
+  await dora.locator('[data-test="role"]').selectOption('reviewer')
+  await page
+    .locator('[data-test="users-notice"]')
+    .filter({ hasText: 'dora is now reviewer' })
+    .waitFor()
+  await dora.locator('[data-test="deactivate"]').click()
+  await dora.locator('[data-test="status"]').filter({ hasText: 'deactivated' }).waitFor()
+  await dora.locator('[data-test="reactivate"]').click()
+  await dora
+    .locator('[data-test="status"]')
+    .filter({ hasText: /^active$/ })
+    .waitFor()
+  await dora.locator('[data-test="set-password-input"]').fill('a-new-long-password-for-dora')
+  await dora.locator('[data-test="set-password"]').click()
+  await page
+    .locator('[data-test="users-notice"]')
+    .filter({ hasText: 'New password set for dora' })
+    .waitFor()
+  await page.screenshot({ path: join(artifacts, 'users.png'), fullPage: true })
+  const { users } = await getJson('/api/users')
+  const stored = users.find((user) => user.username === 'dora')
+  assert.deepEqual([stored.role, stored.active], ['reviewer', true])
+})
+
+test("audit: the admin's log lists the writes newest first, pages back and filters by actor", async () => {
+  await page.goto('/audit?limit=10')
+  const rows = page.locator('[data-test="audit-row"]')
+  await rows.first().waitFor()
+  const ids = async () => rows.evaluateAll((all) => all.map((row) => Number(row.dataset.eventId)))
+  const first = await ids()
+  assert.equal(first.length, 10)
+  assert.deepEqual(
+    [...first].sort((a, b) => b - a),
+    first,
+    'newest first',
+  )
+  assert.equal(await rows.first().getAttribute('data-action'), 'user.update', "adam's last write")
+  await page.locator('[data-test="audit-older"]').click()
+  await page.locator('[data-test="audit-row"]:nth-child(11)').waitFor()
+  const both = await ids()
+  assert.deepEqual(both.slice(0, 10), first)
+  assert.ok(
+    both.slice(10).every((id) => id < first.at(-1)),
+    'older events after the newest',
+  )
+
+  await page.locator('[data-test="audit-actor"]').fill('rita')
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/audit?') && r.url().includes('actor=rita')),
+    page.locator('[data-test="audit-filter"] button').click(),
+  ])
+  // the first page also held rita's export: wait until only rita's rows are left
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-test="audit-row"]')].every(
+      (row) => row.dataset.actor === 'rita',
+    ),
+  )
+  const actions = await rows.evaluateAll((all) => all.map((row) => row.dataset.action))
+  assert.deepEqual(actions, ['logout', 'export', 'review', 'login'])
+
+  await page.goto('/audit')
+  await rows.first().waitFor()
+  const everyone = await rows.evaluateAll((all) =>
+    all.map((row) => [row.dataset.actor, row.dataset.action]),
+  )
+  const has = (actor, action) => everyone.some(([a, b]) => a === actor && b === action)
+  for (const [actor, action] of [
+    ['alice', 'login.failed'],
+    ['alice', 'login'],
+    ['alice', 'label'],
+    ['bob', 'label'],
+    ['rita', 'review'],
+    ['rita', 'export'],
+    ['adam', 'user.create'],
+    ['adam', 'user.update'],
+  ])
+    assert.ok(has(actor, action), `${actor} ${action} is in the audit log`)
+  assert.equal(everyone.filter(([a, b]) => a === 'alice' && b === 'label').length, 14)
+  await page.screenshot({ path: join(artifacts, 'audit.png'), fullPage: true })
 })
 
 test('models: the serving version is listed as active with its accuracy', async () => {

@@ -32,6 +32,14 @@ export type EvaluationSummary = Schemas['EvaluationSummary']
 export type EvaluationReport = Schemas['EvaluationReport']
 export type Misclassified = Schemas['Misclassified']
 export type ErrorBody = Schemas['Error']
+export type Account = Schemas['Account']
+export type Role = Account['role']
+export type SessionState = Schemas['SessionState']
+export type AgreementPair = Schemas['AgreementPair']
+export type AuditEntry = Schemas['AuditEntry']
+export type UserChange = Schemas['UserChange']
+export type Token = Schemas['Token']
+export type NewToken = Schemas['NewToken']
 
 export class ApiError extends Error {
   status: number
@@ -43,45 +51,55 @@ export class ApiError extends Error {
   }
 }
 
-// Who is labeling: sent as X-Annotator (and the admin token, when the server sets ADMIN_TOKEN)
-// with every request. Kept in localStorage so a reload does not lose it.
-const IDENTITY_KEY = 'annotation-identity'
+// Accounts: the browser logs in with a session cookie (HttpOnly, SameSite=Lax, sent by the browser
+// on same-origin requests); every unsafe request made with it carries the session's CSRF token as
+// X-CSRFToken. The token comes from GET /api/auth/session (and login's answer): `rememberSession`
+// keeps the one the last session answer gave.
+let csrfToken = ''
 
-export interface Identity {
-  annotator: string
-  token: string
+export function rememberSession(state: Pick<SessionState, 'csrf_token'>): void {
+  csrfToken = state.csrf_token
 }
 
-export function getIdentity(): Identity {
-  try {
-    const stored = JSON.parse(localStorage.getItem(IDENTITY_KEY) ?? '{}')
-    return { annotator: stored.annotator ?? '', token: stored.token ?? '' }
-  } catch {
-    return { annotator: '', token: '' }
-  }
+export function currentCsrfToken(): string {
+  return csrfToken
 }
 
-export function setIdentity({ annotator = '', token = '' }: Partial<Identity>): void {
-  localStorage.setItem(
-    IDENTITY_KEY,
-    JSON.stringify({ annotator: annotator.trim(), token: token.trim() }),
-  )
-}
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
-const identity: Middleware = {
+export const csrfHeader: Middleware = {
   onRequest({ request }) {
-    const { annotator, token } = getIdentity()
-    if (annotator) request.headers.set('X-Annotator', annotator)
-    if (token) request.headers.set('Authorization', `Bearer ${token}`)
+    if (UNSAFE_METHODS.has(request.method.toUpperCase()) && csrfToken)
+      request.headers.set('X-CSRFToken', csrfToken)
     return request
+  },
+}
+
+// Told when the backend says this browser is no longer who it thought (401: the session ended,
+// e.g. deactivated or its password changed elsewhere; 403 on a write: perhaps a stale CSRF token),
+// so the session is asked for again and the nav shows who it is now.
+let sessionChanged: (() => void) | null = null
+
+export function onSessionChanged(callback: (() => void) | null): void {
+  sessionChanged = callback
+}
+
+export const sessionWatch: Middleware = {
+  onResponse({ request, response }) {
+    const path = new URL(request.url).pathname
+    if (path.startsWith('/api/auth/')) return undefined // login and session answers are the session
+    const unsafe = UNSAFE_METHODS.has(request.method.toUpperCase())
+    if (response.status === 401 || (response.status === 403 && unsafe)) sessionChanged?.()
+    return undefined
   },
 }
 
 export const api = createClient<paths>({
   baseUrl: globalThis.location?.origin, // same origin: nginx (or Vite's dev proxy) forwards /api
+  credentials: 'same-origin', // the session cookie
   fetch: (request) => globalThis.fetch(request), // looked up per call, so tests can stub it
 })
-api.use(identity)
+api.use(csrfHeader, sessionWatch)
 
 function isErrorBody(body: unknown): body is ErrorBody {
   return !!body && typeof body === 'object' && 'error' in body && typeof body.error === 'string'
@@ -133,6 +151,15 @@ async function call<D>(pending: Answer<D>): Promise<D> {
   )
 }
 
+// An answer without a body (204): nothing on success; otherwise the same ApiError as `call`.
+async function callNoContent(pending: Answer<unknown>): Promise<void> {
+  await call(
+    pending.then((result) =>
+      result.response.ok && result.data === undefined ? { ...result, data: null } : result,
+    ),
+  )
+}
+
 // The document types a binary field as a string (OpenAPI `format: binary`); the body itself goes
 // out as FormData, so the typed body is a placeholder.
 function multipart(fields: Record<string, Blob | Blob[]>) {
@@ -158,6 +185,13 @@ export function listModels() {
   return call(api.GET('/api/models'))
 }
 
+// Admin: serve this version from now on (hot reload); 409 when its file fails its checks here.
+export function activateModel(versionId: number) {
+  return call(
+    api.POST('/api/models/{version_id}/activate', { params: { path: { version_id: versionId } } }),
+  )
+}
+
 export type Order = NextItem['order']
 export type Queue = NextItem['queue']
 
@@ -177,9 +211,8 @@ export function uploadArchive(file: File) {
   return call(api.POST('/api/annotations/archive', multipart({ archive: file })))
 }
 
-// The caller's own current labels, most recent first (to relabel one from an earlier session).
-export function recentLabels(limit = 8) {
-  const labeledBy = getIdentity().annotator || 'anonymous'
+// One account's current labels (the caller's), most recent first (to relabel one from an earlier session).
+export function recentLabels(labeledBy: string, limit = 8) {
   return call(
     api.GET('/api/annotations/items', { params: { query: { labeled_by: labeledBy, limit } } }),
   )
@@ -234,4 +267,73 @@ export function listEvaluations() {
 // One model's report: per-class scores, confusion matrix, training curves, misclassified images.
 export function evaluationReport(name: string) {
   return call(api.GET('/api/evaluation/{name}', { params: { path: { name } } }))
+}
+
+// The session: who this browser is logged in as (null: nobody), and the CSRF token for its writes.
+export async function fetchSession() {
+  const state = await call(api.GET('/api/auth/session'))
+  rememberSession(state)
+  return state
+}
+
+// 401: wrong username or password; 429: too many failed logins from this address.
+export async function login(username: string, password: string) {
+  const state = await call(api.POST('/api/auth/login', { body: { username, password } }))
+  rememberSession(state)
+  return state
+}
+
+// Ends the session; the answer after it is the anonymous session (a fresh CSRF token).
+export async function logout() {
+  await callNoContent(api.POST('/api/auth/logout'))
+  return fetchSession()
+}
+
+export function changePassword(currentPassword: string, newPassword: string) {
+  return callNoContent(
+    api.PUT('/api/auth/password', {
+      body: { current_password: currentPassword, new_password: newPassword },
+    }),
+  )
+}
+
+// The caller's API tokens (for scripts and CI): listed, a new one (its secret shown once), revoked.
+export function listTokens() {
+  return call(api.GET('/api/auth/tokens'))
+}
+
+export function createToken(name: string) {
+  return call(api.POST('/api/auth/tokens', { body: { name } }))
+}
+
+export function revokeToken(tokenId: number) {
+  return callNoContent(
+    api.DELETE('/api/auth/tokens/{token_id}', { params: { path: { token_id: tokenId } } }),
+  )
+}
+
+// Admin: the accounts, a new one, and changes to one (role, active, a new password).
+export function listUsers() {
+  return call(api.GET('/api/users'))
+}
+
+export function createUser(username: string, password: string, role: Role) {
+  return call(api.POST('/api/users', { body: { username, password, role } }))
+}
+
+export function updateUser(userId: number, change: UserChange) {
+  return call(
+    api.PATCH('/api/users/{user_id}', { params: { path: { user_id: userId } }, body: change }),
+  )
+}
+
+// Admin: the audit log, newest first; `before` pages to older events, `actor` filters by account.
+export function auditLog({
+  limit = 50,
+  before,
+  actor,
+}: { limit?: number; before?: number; actor?: string } = {}) {
+  return call(
+    api.GET('/api/audit', { params: { query: { limit, before, actor: actor || undefined } } }),
+  )
 }

@@ -17,10 +17,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -48,8 +45,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -101,14 +107,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv (default data/annotated) */
+        /**
+         * Export labeled images into EXPORT_DIR/<label>/ plus EXPORT_DIR/labels.csv (default data/annotated)
+         * @description Exports run one at a time (a lock file in EXPORT_DIR), so two at once give the same folder as one.
+         */
         post: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -123,8 +129,8 @@ export interface paths {
                         "application/json": components["schemas"]["ExportResult"];
                     };
                 };
-                /** @description Validation error */
-                400: {
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -132,8 +138,8 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
-                401: {
+                /** @description Forbidden: the account's role is below reviewer, or the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -208,6 +214,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Database unavailable, or no model loaded to suggest labels */
                 503: {
                     headers: {
@@ -224,10 +239,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -255,8 +267,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -327,6 +348,15 @@ export interface paths {
                         "application/json": components["schemas"]["ItemHistory"];
                     };
                 };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description No such item */
                 404: {
                     headers: {
@@ -383,6 +413,15 @@ export interface paths {
                         "image/png": string;
                     };
                 };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description No such item, or its file is missing */
                 404: {
                     headers: {
@@ -420,16 +459,14 @@ export interface paths {
         };
         get?: never;
         /**
-         * Label an item as the caller (an earlier label of theirs is superseded)
-         * @description `accepted: true` says the model's suggestion was taken as is.
+         * Label an item as the logged-in annotator (an earlier label of theirs is superseded)
+         * @description `accepted: true` says the model's suggestion was taken as is. Sending the same label again
+         *     changes nothing (a double click is one label).
          */
         put: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path: {
                     item_id: number;
                 };
@@ -459,8 +496,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -507,14 +553,11 @@ export interface paths {
             };
         };
         post?: never;
-        /** Undo the caller's own label on this item (kept in the history as superseded) */
+        /** Undo your own label on this item (kept in the history as superseded) */
         delete: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path: {
                     item_id: number;
                 };
@@ -531,8 +574,8 @@ export interface paths {
                         "application/json": components["schemas"]["ItemAndProgress"];
                     };
                 };
-                /** @description Validation error */
-                400: {
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -540,8 +583,8 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
-                401: {
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -595,10 +638,7 @@ export interface paths {
         put: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path: {
                     item_id: number;
                 };
@@ -628,8 +668,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the account's role is below reviewer, or the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -689,7 +738,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Next item for the caller (X-Annotator); item is null when the queue is done */
+        /** Next item for the logged-in annotator; item is null when the queue is done */
         get: {
             parameters: {
                 query?: {
@@ -698,10 +747,7 @@ export interface paths {
                     /** @description unlabeled, or second-opinion: labeled once, by another annotator */
                     queue?: "unlabeled" | "second-opinion";
                 };
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -718,6 +764,15 @@ export interface paths {
                 };
                 /** @description Validation error */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -781,6 +836,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Database unavailable, or no model loaded to suggest labels */
                 503: {
                     headers: {
@@ -826,6 +890,15 @@ export interface paths {
                         "application/json": components["schemas"]["AnnotationStats"];
                     };
                 };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Database unavailable, or no model loaded to suggest labels */
                 503: {
                     headers: {
@@ -840,6 +913,463 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log: every write, who made it, when, from where (append-only) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description events older than this id */
+                    before?: number;
+                    /** @description an account, `cli` or `anonymous` */
+                    actor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditPage"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the account's role is below admin */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log in: sets the session cookie (HttpOnly, SameSite=Lax) and returns the CSRF token */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LoginRequest"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionState"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong username or password, or the account is deactivated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many failed logins from this address (LOGIN_RATE_LIMIT) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End this session (a token stays valid until revoked) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change your own password; every other session of yours ends */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChange"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The new password is too short or too long */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Wrong current password */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who this request is logged in as, and the CSRF token for writes with the session cookie */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionState"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your API tokens (without their secrets) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TokenList"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** A new API token for scripts and CI, with your role (`Authorization: Bearer <token>`) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TokenRequest"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NewToken"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of your API tokens */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such token of yours */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -1026,8 +1556,7 @@ export interface paths {
         put?: never;
         /**
          * Make a version active (hot reload, no dropped requests)
-         * @description Without ADMIN_TOKEN only from a loopback address (127.0.0.1, ::1); other workers follow within
-         *     MODEL_CHECK_SECONDS.
+         * @description Admins only; other workers follow within MODEL_CHECK_SECONDS.
          */
         post: {
             parameters: {
@@ -1049,7 +1578,7 @@ export interface paths {
                         "application/json": components["schemas"]["ModelVersion"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request does not carry it */
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1058,7 +1587,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description No ADMIN_TOKEN is set and the client is not a loopback address */
+                /** @description Forbidden: the account's role is below admin, or the session cookie came without its X-CSRFToken header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1208,6 +1737,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Database unavailable, or no model loaded to suggest labels */
                 503: {
                     headers: {
@@ -1243,10 +1781,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: never;
-                header?: {
-                    /** @description who is labeling; recorded with every label (required with ADMIN_TOKEN) */
-                    "X-Annotator"?: string;
-                };
+                header?: never;
                 path?: never;
                 cookie?: never;
             };
@@ -1274,8 +1809,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ADMIN_TOKEN is set and the request lacks it or an X-Annotator name */
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the session cookie came without its X-CSRFToken header */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1365,6 +1909,207 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every account */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserList"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the account's role is below admin */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an account */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewUser"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the account's role is below admin, or the session cookie came without its X-CSRFToken header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The username is taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an account's role, deactivate or reactivate it, or set a new password */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["UserChange"];
+                };
+            };
+            responses: {
+                /** @description Successful response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Account"];
+                    };
+                };
+                /** @description Validation error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in: no valid session cookie or bearer token (with AUTH_REQUIRED=0: a client other than this host) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden: the account's role is below admin, or the session cookie came without its X-CSRFToken header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such account */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The change would leave no active admin */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/healthz": {
@@ -1488,9 +2233,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Account: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string | null;
+            /** @description 0 for the local admin of AUTH_REQUIRED=0 */
+            id: number;
+            /** @enum {string} */
+            role: "annotator" | "reviewer" | "admin";
+            username: string;
+        };
         Agreement: {
             annotators: string[];
             cohen_kappa: number | null;
+            items_compared: number;
+            /** @description per pair of accounts */
+            pairs: components["schemas"]["AgreementPair"][];
+            percent_agreement: number | null;
+        };
+        AgreementPair: {
+            /** @description two accounts */
+            annotators: string[];
+            cohen_kappa: number | null;
+            /** @description items both currently label */
             items_compared: number;
             percent_agreement: number | null;
         };
@@ -1507,6 +2272,22 @@ export interface components {
              * @description .zip of images; unsafe or non-image members are listed
              */
             archive: string;
+        };
+        AuditEntry: {
+            action: string;
+            actor: string;
+            address: string;
+            /** Format: date-time */
+            created_at: string;
+            detail: {
+                [key: string]: unknown;
+            };
+            id: number;
+            target: string;
+        };
+        AuditPage: {
+            /** @description newest first */
+            events: components["schemas"]["AuditEntry"][];
         };
         BenchmarkFigures: {
             accuracy?: number;
@@ -1677,6 +2458,10 @@ export interface components {
             queued: boolean;
             sha256: string;
         };
+        LoginRequest: {
+            password: string;
+            username: string;
+        };
         LowConfidenceQueued: {
             duplicates: number;
             progress: components["schemas"]["Progress"];
@@ -1732,6 +2517,27 @@ export interface components {
             /** @description git tag of a release, or local-<sha256[:12]> */
             version: string;
         };
+        NewToken: {
+            /** Format: date-time */
+            created_at: string;
+            id: number;
+            /**
+             * Format: date-time
+             * @description last write made with it
+             */
+            last_used_at: string | null;
+            name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description shown once: only its SHA-256 is kept */
+            token: string;
+        };
+        NewUser: {
+            password: string;
+            /** @enum {string} */
+            role: "annotator" | "reviewer" | "admin";
+            username: string;
+        };
         NextItem: {
             /** @description the served model's classes */
             classes: string[];
@@ -1742,6 +2548,10 @@ export interface components {
             progress: components["schemas"]["Progress"];
             /** @enum {string} */
             queue: "unlabeled" | "second-opinion";
+        };
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
         };
         Prediction: {
             /** @description its probability */
@@ -1799,6 +2609,14 @@ export interface components {
             /** @description one of the served model's classes */
             label: string;
         };
+        SessionState: {
+            /** @description false: this host may write anonymously */
+            auth_required: boolean;
+            /** @description send as X-CSRFToken on writes */
+            csrf_token: string;
+            /** @description null: not logged in */
+            user: components["schemas"]["Account"] | null;
+        };
         Suggestion: {
             confidence: number | null;
             label: string;
@@ -1808,9 +2626,40 @@ export interface components {
             /** @description confidence under which a prediction is low (default LOW_CONFIDENCE) */
             threshold?: number;
         };
+        Token: {
+            /** Format: date-time */
+            created_at: string;
+            id: number;
+            /**
+             * Format: date-time
+             * @description last write made with it
+             */
+            last_used_at: string | null;
+            name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+        };
+        TokenList: {
+            tokens: components["schemas"]["Token"][];
+        };
+        TokenRequest: {
+            /** @description what it is for, e.g. ci */
+            name: string;
+        };
         UploadCheck: {
             /** @description size of the uploaded file */
             bytes: number;
+        };
+        UserChange: {
+            /** @description false ends the account's sessions and tokens */
+            active?: boolean;
+            /** @description a new password; ends its sessions */
+            password?: string;
+            /** @enum {string} */
+            role?: "annotator" | "reviewer" | "admin";
+        };
+        UserList: {
+            users: components["schemas"]["Account"][];
         };
     };
     responses: never;

@@ -2,17 +2,29 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import ModelsView from '../../src/views/ModelsView.vue'
 import * as api from '../../src/api/client'
-import { lowConfidenceQueued, modelList, predictionLog } from './fixtures'
+import { resetSession } from '../../src/composables/useSession'
+import {
+  account,
+  lowConfidenceQueued,
+  modelList,
+  modelVersion,
+  predictionLog,
+  sessionState,
+} from './fixtures'
 
 vi.mock('../../src/api/client', async (original) => ({
   ...(await original()),
   listModels: vi.fn(),
+  activateModel: vi.fn(),
   predictionLog: vi.fn(),
   queueLowConfidence: vi.fn(),
+  fetchSession: vi.fn(),
 }))
 
 beforeEach(() => {
   vi.resetAllMocks()
+  resetSession()
+  vi.mocked(api.fetchSession).mockResolvedValue(sessionState({ user: account() }))
   vi.mocked(api.listModels).mockResolvedValue(modelList({ serving: 'v1', engine: 'onnxruntime' }))
   vi.mocked(api.predictionLog)
     .mockResolvedValueOnce(predictionLog({ logged: 40, low_confidence: 3, ready_to_queue: 3 }))
@@ -36,5 +48,51 @@ describe('models page', () => {
       '2 queued for annotation, 1 already queued, 0 without a kept image',
     )
     expect(wrapper.find('[data-test="queue-low-confidence"]').attributes('disabled')).toBeDefined()
+  })
+
+  it('asks an anonymous visitor to log in instead of reading the prediction log', async () => {
+    vi.mocked(api.fetchSession).mockResolvedValue(sessionState())
+    const wrapper = mount(ModelsView, { global: { stubs: ['RouterLink'] } })
+    await flushPromises()
+    expect(api.predictionLog).not.toHaveBeenCalled()
+    expect(wrapper.find('[data-test="log-needs-login"]').exists()).toBe(true)
+    expect(wrapper.find('[data-test="error"]').exists()).toBe(false)
+  })
+
+  it('lets an admin activate another version', async () => {
+    vi.mocked(api.fetchSession).mockResolvedValue(
+      sessionState({ user: account({ username: 'adam', role: 'admin' }) }),
+    )
+    const v1 = modelVersion({ id: 1, version: 'v1', active: true })
+    const v2 = modelVersion({ id: 2, version: 'v2', active: false })
+    vi.mocked(api.listModels)
+      .mockResolvedValueOnce(modelList({ models: [v1, v2], serving: 'v1' }))
+      .mockResolvedValue(
+        modelList({
+          models: [
+            { ...v1, active: false },
+            { ...v2, active: true },
+          ],
+          serving: 'v2',
+        }),
+      )
+    vi.mocked(api.activateModel).mockResolvedValue({ ...v2, active: true })
+    const wrapper = mount(ModelsView, { global: { stubs: ['RouterLink'] } })
+    await flushPromises()
+    const buttons = wrapper.findAll('[data-test="activate"]')
+    expect(buttons).toHaveLength(1)
+    await buttons[0]!.trigger('click')
+    await flushPromises()
+    expect(api.activateModel).toHaveBeenCalledWith(2)
+    expect(wrapper.find('[data-test="serving"]').text()).toBe('v2')
+  })
+
+  it('shows no activate button to an annotator', async () => {
+    vi.mocked(api.listModels).mockResolvedValue(
+      modelList({ models: [modelVersion({ id: 2, active: false })] }),
+    )
+    const wrapper = mount(ModelsView, { global: { stubs: ['RouterLink'] } })
+    await flushPromises()
+    expect(wrapper.find('[data-test="activate"]').exists()).toBe(false)
   })
 })

@@ -1,7 +1,10 @@
 // Full objects of the document's types (src/api/schema.d.ts) for the unit tests: each factory
 // fills every required field with something plausible; a test overrides only what it is about.
 import type {
+  Account,
   Agreement,
+  AgreementPair,
+  AuditEntry,
   EvaluationReport,
   EvaluationSummary,
   Item,
@@ -10,11 +13,13 @@ import type {
   LogSummary,
   LowConfidenceQueued,
   ModelList,
+  ModelVersion,
   NextItem,
   PredictionLogPage,
   Progress,
   QueueResult,
   ReviewList,
+  SessionState,
   Suggestion,
 } from '../../src/api/client'
 
@@ -88,6 +93,15 @@ export const agreement = (fields: Partial<Agreement> = {}): Agreement => ({
   percent_agreement: null,
   cohen_kappa: null,
   annotators: [],
+  pairs: [],
+  ...fields,
+})
+
+export const agreementPair = (fields: Partial<AgreementPair> = {}): AgreementPair => ({
+  annotators: ['alice', 'bob'],
+  items_compared: 0,
+  percent_agreement: null,
+  cohen_kappa: null,
   ...fields,
 })
 
@@ -96,6 +110,18 @@ export const reviewList = (fields: Partial<ReviewList> = {}): ReviewList => ({
   classes: [],
   agreement: agreement(),
   progress: progress(),
+  ...fields,
+})
+
+export const modelVersion = (fields: Partial<ModelVersion> = {}): ModelVersion => ({
+  id: 1,
+  version: 'v1',
+  precision: 'int8',
+  sha256: '0'.repeat(64),
+  size_bytes: 100_000,
+  created_at: AT,
+  active: false,
+  metrics: {},
   ...fields,
 })
 
@@ -173,3 +199,30 @@ export const evaluationSummary = (report: EvaluationReport): EvaluationSummary =
   const { name, accuracy, f1_macro, samples, misclassified_total, model, benchmark } = report
   return { name, accuracy, f1_macro, samples, misclassified_total, model, benchmark }
 }
+
+export const account = (fields: Partial<Account> = {}): Account => ({
+  id: 1,
+  username: 'alice',
+  role: 'annotator',
+  active: true,
+  created_at: AT,
+  ...fields,
+})
+
+export const sessionState = (fields: Partial<SessionState> = {}): SessionState => ({
+  user: null,
+  csrf_token: 'csrf-token',
+  auth_required: true,
+  ...fields,
+})
+
+export const auditEntry = (id: number, fields: Partial<AuditEntry> = {}): AuditEntry => ({
+  id,
+  created_at: AT,
+  actor: 'adam',
+  action: 'user.create',
+  target: `user:${id}`,
+  address: '127.0.0.1',
+  detail: {},
+  ...fields,
+})
