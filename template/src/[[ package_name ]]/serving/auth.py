@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from apiflask import abort as api_abort
 from flask import Flask, abort, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
@@ -175,15 +176,36 @@ def check_access() -> None:
     user = account()
     if user is None:
         if current_app.config["AUTH_REQUIRED"]:
-            abort(401, "log in first (POST /api/auth/login), or send 'Authorization: Bearer <token>'")
-        abort(401, "this server is open only to its own host (AUTH_REQUIRED=0): log in from elsewhere")
+            unauthorized("log in first (POST /api/auth/login), or send 'Authorization: Bearer <token>'")
+        unauthorized("this server is open only to its own host (AUTH_REQUIRED=0): log in from elsewhere")
     if not role_at_least(user.role, role):
         abort(403, f"needs the {role} role; {user.username} is {user.role}")
-    if request.method not in SAFE_METHODS and g.get("auth_method") == "session":
+    if request.method in SAFE_METHODS:
+        return
+    method = g.get("auth_method")
+    if method in ("session", "proxy"):  # what a browser sends by itself: the cookie, the proxy's login
         try:
             csrf.protect()
         except CSRFError as error:
             abort(403, f"CSRF check failed: {error.description} (send the X-CSRFToken header)")
+    elif isinstance(user, LocalAdmin) and not same_origin():
+        # A web page on another site can make the local user's browser post to 127.0.0.1; scripts
+        # send no Origin. (OWASP CSRF Prevention Cheat Sheet: verifying origin with standard headers.)
+        abort(403, "a cross-site request to the open local server (AUTH_REQUIRED=0) is refused")
+
+
+def unauthorized(message: str) -> None:
+    """401 with the challenge RFC 9110 asks for."""
+    api_abort(401, message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+
+
+def same_origin() -> bool:
+    """False when the browser says the request comes from another site (`Sec-Fetch-Site`, or an
+    `Origin` that is not this server's); True when nothing says so (scripts, same-origin pages)."""
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        return False
+    origin = request.headers.get("Origin")
+    return origin is None or origin == request.host_url.rstrip("/")
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -200,12 +222,19 @@ def secret_key(settings: ServerSettings, instance: Path) -> str:
     if settings.SECRET_KEY:
         return settings.SECRET_KEY
     path = instance / "secret_key"
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as handle:  # the first worker writes it; the others read it
-        handle.write(secrets.token_urlsafe(48))
+    if not path.exists():
+        # Written whole under a private name, then linked into place: link() fails if another process
+        # got there first, and nobody ever reads half a key. The first process's key is everyone's.
+        draft = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
