@@ -80,6 +80,18 @@ def test_backend_rolls_out_without_dropping_capacity_and_runs_hardened(rendered)
         secret_ref = container["env"][0]["valueFrom"]["secretKeyRef"]
         assert container["env"][0]["name"] == "DATABASE_URL"
         assert "DATABASE_URL" in by_kind(resources, "Secret")[secret_ref["name"]]["stringData"]
+        # Accounts: no shared token any more, the session key from a Secret kept out of git (the
+        # pods wait for it), every write needs an account, forwarded headers from the ingress only.
+        env = {variable["name"]: variable for variable in container["env"]}
+        assert "ADMIN_TOKEN" not in env
+        assert env["SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "session", "key": "SECRET_KEY"}
+        assert "value" not in env["SECRET_KEY"]
+        assert not any(
+            "SECRET_KEY" in doc.get("stringData", {}) | doc.get("data", {})
+            for doc in by_kind(resources, "Secret").values()
+        ), "the session key is not in the manifests"
+        assert env["AUTH_REQUIRED"]["value"] == "1"
+        assert env["TRUSTED_PROXIES"]["value"], "the ingress controller's network is named"
         hpa = by_kind(resources, "HorizontalPodAutoscaler")["backend"]
         assert hpa["spec"]["scaleTargetRef"]["name"] == "backend"
         assert hpa["spec"]["minReplicas"] >= 2
