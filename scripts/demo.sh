@@ -32,4 +32,4 @@ sample="$(find data/raw/7 -name '*.png' | head -n 1)"
 echo "demo: POST /api/predict with $sample"
 curl -fsS -F "image=@$sample" http://127.0.0.1:8765/api/predict
 echo
-echo "demo: project in $DEST — see its README.md for the next steps (make serve, then http://localhost:8000/)"
+echo "demo: project in $DEST. To go on there, in a new shell: cd $DEST && source $VENV/bin/activate && make serve (then http://localhost:8000/); its README.md has the rest (make install gives it a venv of its own)"

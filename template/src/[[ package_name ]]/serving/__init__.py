@@ -69,7 +69,7 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
         docs_path="/api/docs",  # under /api: the frontend's proxy sends /api to this server
     )
     app.url_map.converters["int"] = SignedIntConverter  # before any route is added
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)  # the database (password hashes), secret_key
     app.config.update(OPENAPI_SETTINGS | app_config(settings) | auth_config(settings, Path(instance)))
     app.config.update(overrides or {})
     init_auth(app)  # first of the before-request hooks: who is asking, and may they

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from .db_models import ROLES, ApiToken, AuditEvent, User, utcnow
 from .extensions import db
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\Z")  # \Z: `$` lets a final newline in
 USERNAME_RULE = "1-64 letters, digits or . _ @ -, starting with a letter or digit"
 MIN_PASSWORD_LENGTH = 12  # NIST SP 800-63B asks for at least 8; 12 is OWASP's advice for passwords alone
 MAX_PASSWORD_LENGTH = 256

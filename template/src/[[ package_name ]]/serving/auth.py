@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,8 +144,25 @@ def is_trusted(address: str, proxies: list) -> bool:
     return any(ip in network for network in proxies)
 
 
+LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\Z")  # Host or Origin's host[:port]
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP", "X-Forwarded-Host")
+
+
 def is_loopback() -> bool:
     return request.remote_addr in LOOPBACK
+
+
+def is_local_person() -> bool:
+    """A request from the person at this machine, for AUTH_REQUIRED=0: from a loopback socket,
+    addressed to a loopback name, and not forwarded by a proxy.
+
+    The socket alone is not enough: a reverse proxy or tunnel on this host makes every client
+    loopback (hence no forwarding headers), and a page whose DNS name is rebound to 127.0.0.1
+    reaches the server from the user's own browser (hence the Host check: its Host is its own name).
+    """
+    if not is_loopback() or not LOOPBACK_HOST.match(request.host.lower()):
+        return False
+    return not any(header in request.headers for header in FORWARDING_HEADERS)
 
 
 def account():
@@ -152,7 +170,7 @@ def account():
     user = current_user._get_current_object()
     if getattr(user, "is_authenticated", False):
         return user
-    if not current_app.config["AUTH_REQUIRED"] and is_loopback():
+    if not current_app.config["AUTH_REQUIRED"] and is_local_person():
         return LocalAdmin()
     return None
 
@@ -200,12 +218,16 @@ def unauthorized(message: str) -> None:
 
 
 def same_origin() -> bool:
-    """False when the browser says the request comes from another site (`Sec-Fetch-Site`, or an
-    `Origin` that is not this server's); True when nothing says so (scripts, same-origin pages)."""
+    """False when the browser says the request comes from a page that is not on this machine
+    (`Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not a loopback name: the web UI on
+    :8000, or Vite's dev server on :5173, are); True when nothing says so (scripts send no Origin)."""
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         return False
     origin = request.headers.get("Origin")
-    return origin is None or origin == request.host_url.rstrip("/")
+    if origin is None:
+        return True
+    scheme, _, host = origin.lower().partition("://")
+    return scheme in ("http", "https") and LOOPBACK_HOST.match(host) is not None
 
 
 class CookieSessions(SecureCookieSessionInterface):

@@ -7,7 +7,7 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from flask import abort, current_app, session
 from flask_login import login_user, logout_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..accounts import (
     MAX_PASSWORD_LENGTH,
@@ -48,7 +48,7 @@ class SessionState(Schema):
 
 USERNAME = Regexp(USERNAME_PATTERN, error=f"must be {USERNAME_RULE}")
 TOKEN_NAME = Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9 ._@:/-]{0,63}$", error="must be 1-64 letters, digits, spaces or ._@:/-"
+    r"^[A-Za-z0-9][A-Za-z0-9 ._@:/-]{0,63}\Z", error="must be 1-64 letters, digits, spaces or ._@:/-"
 )
 
 
@@ -172,7 +172,14 @@ def login(json_data):
 @requires("annotator")
 @auth_bp.output({}, status_code=204)
 def logout():
-    """End this session (a token stays valid until revoked)"""
+    """Log out: ends every session of the account, on every device (its API tokens stay valid)
+
+    Sessions live in signed cookies, so a copy of this one would stay valid until it expires; the
+    account's `auth_version`, part of every session, is bumped instead, which ends them all.
+    """
+    user = account()
+    if isinstance(user, User):
+        user.auth_version += 1
     audit("logout")
     db.session.commit()
     logout_user()
@@ -280,7 +287,13 @@ def change_user(user_id: int, json_data):
         user.role = json_data["role"]
     if "active" in json_data and json_data["active"] != user.active:
         user.active = json_data["active"]
-        user.auth_version += 1
+        user.auth_version += 1  # its sessions end
+        if not user.active:  # and its tokens, for good: reactivating does not bring them back
+            db.session.execute(
+                update(ApiToken)
+                .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
     if "password" in json_data:
         set_password(user, json_data["password"])
     db.session.flush()
