@@ -1063,7 +1063,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End this session (a token stays valid until revoked) */
+        /**
+         * Log out: ends every session of the account, on every device (its API tokens stay valid)
+         * @description Sessions live in signed cookies, so a copy of this one would stay valid until it expires; the
+         *     account's `auth_version`, part of every session, is bumped instead, which ends them all.
+         */
         post: {
             parameters: {
                 query?: never;
