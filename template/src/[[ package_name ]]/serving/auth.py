@@ -236,7 +236,17 @@ class CookieSessions(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         configured = app.config["SESSION_COOKIE_SECURE_SETTING"]
-        return request.is_secure if configured is None else configured
+        return came_over_https() if configured is None else configured
+
+
+def came_over_https() -> bool:
+    """HTTPS to this server, or to a TRUSTED_PROXIES proxy that says so in X-Forwarded-Proto."""
+    if request.is_secure:
+        return True
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+    return forwarded == "https" and is_trusted(
+        request.remote_addr or "", current_app.config["TRUSTED_PROXIES"]
+    )
 
 
 def secret_key(settings: ServerSettings, instance: Path) -> str:
