@@ -99,8 +99,7 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
     from .api.document import finish_document
 
     for module in (health, predict, models, annotations, predictions, evaluation, accounts, web):
-        for blueprint in module.bp if isinstance(module.bp, tuple) else (module.bp,):
-            app.register_blueprint(blueprint)
+        app.register_blueprint(module.bp)
     register_error_handlers(app)
     app.spec_processor(lambda spec: finish_document(spec, app))
     from .cli import register_cli

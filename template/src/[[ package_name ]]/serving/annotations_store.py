@@ -182,9 +182,8 @@ def record_label(
     if mine and mine[-1].label == label and mine[-1].annotator == annotator and mine[-1].accepted == accepted:
         return None
     now = utcnow()
-    for row in item.current_labels():
-        if row.kind == kind and (kind == "review" or row.annotator == annotator):
-            row.superseded_at = now
+    for row in mine:
+        row.superseded_at = now
     row = AnnotationLabel(
         item=item,
         annotator=annotator,

@@ -3,11 +3,18 @@ Each route declares its request and response schemas beside it; they make /api/o
 (finished by document.py)."""
 
 from apiflask.fields import Boolean, File, Float
+from apiflask.validators import OneOf, Range
 from flask import current_app
 from marshmallow import ValidationError
 
 from ..registry import LoadedModel, ModelHolder
 from .document import IMAGE_FILE
+
+LIMIT = Range(1, 500, error="must be between 1 and 500")  # rows per page of every listing
+
+
+def choice(allowed: tuple[str, ...]) -> OneOf:
+    return OneOf(allowed, error="must be one of {choices}")
 
 
 def image_file(field: str, description: str) -> File:

@@ -3,7 +3,7 @@ the accounts themselves and the audit log."""
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Nested, Raw, String
-from apiflask.validators import Length, OneOf, Range, Regexp
+from apiflask.validators import Length, Range, Regexp
 from flask import abort, current_app, session
 from flask_login import login_user, logout_user
 from flask_wtf.csrf import generate_csrf
@@ -22,13 +22,11 @@ from ..accounts import (
     set_password,
 )
 from ..auth import LOCAL_USERNAME, account, audit, client_address, limiter, public, requires
-from ..db_models import ROLES, ApiToken, AuditEvent, User, utcnow
+from ..db_models import MAX_ID, ROLES, ApiToken, AuditEvent, User, utcnow
 from ..extensions import db
-from . import JSONBoolean
+from . import LIMIT, JSONBoolean, choice
 
-auth_bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="Accounts")
-users_bp = APIBlueprint("users", __name__, url_prefix="/api", tag="Accounts")
-bp = (auth_bp, users_bp)
+bp = APIBlueprint("accounts", __name__, url_prefix="/api", tag="Accounts")
 PASSWORD = Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
 
 
@@ -93,11 +91,11 @@ class UserList(Schema):
 class NewUser(Schema):
     username = String(required=True, validate=USERNAME)
     password = String(required=True, validate=PASSWORD)
-    role = String(required=True, validate=OneOf(ROLES, error="must be one of {choices}"))
+    role = String(required=True, validate=choice(ROLES))
 
 
 class UserChange(Schema):
-    role = String(validate=OneOf(ROLES, error="must be one of {choices}"))
+    role = String(validate=choice(ROLES))
     active = JSONBoolean(metadata={"description": "false ends the account's sessions and tokens"})
     password = String(validate=PASSWORD, metadata={"description": "a new password; ends its sessions"})
 
@@ -117,8 +115,8 @@ class AuditPage(Schema):
 
 
 class AuditQuery(Schema):
-    limit = Integer(load_default=100, validate=Range(1, 500, error="must be between 1 and 500"))
-    before = Integer(validate=Range(1, 2**31 - 1), metadata={"description": "events older than this id"})
+    limit = Integer(load_default=100, validate=LIMIT)
+    before = Integer(validate=Range(1, MAX_ID), metadata={"description": "events older than this id"})
     actor = String(validate=USERNAME, metadata={"description": "an account, `cli` or `anonymous`"})
 
 
@@ -131,23 +129,23 @@ def session_state() -> dict:
     }
 
 
-@auth_bp.get("/session")
-@auth_bp.output(SessionState)
+@bp.get("/auth/session")
+@bp.output(SessionState)
 def get_session():
     """Who this request is logged in as, and the CSRF token for writes with the session cookie"""
     return session_state()
 
 
-@auth_bp.post("/login")
+@bp.post("/auth/login")
 @public
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"],
     deduct_when=lambda response: response.status_code == 401,
     error_message="too many failed logins from this address; wait and try again",
 )
-@auth_bp.input(LoginRequest, location="json")
-@auth_bp.output(SessionState)
-@auth_bp.doc(
+@bp.input(LoginRequest, location="json")
+@bp.output(SessionState)
+@bp.doc(
     security=[],
     responses={
         401: "Wrong username or password, or the account is deactivated",
@@ -168,9 +166,9 @@ def login(json_data):
     return session_state()
 
 
-@auth_bp.post("/logout")
+@bp.post("/auth/logout")
 @requires("annotator")
-@auth_bp.output({}, status_code=204)
+@bp.output({}, status_code=204)
 def logout():
     """Log out: ends every session of the account, on every device (its API tokens stay valid)
 
@@ -186,11 +184,11 @@ def logout():
     return ""
 
 
-@auth_bp.put("/password")
+@bp.put("/auth/password")
 @requires("annotator")
-@auth_bp.input(PasswordChange, location="json")
-@auth_bp.output({}, status_code=204)
-@auth_bp.doc(responses={400: "The new password is too short or too long", 409: "Wrong current password"})
+@bp.input(PasswordChange, location="json")
+@bp.output({}, status_code=204)
+@bp.doc(responses={400: "The new password is too short or too long", 409: "Wrong current password"})
 def change_password(json_data):
     """Change your own password; every other session of yours ends"""
     user = own_account()
@@ -210,9 +208,9 @@ def own_account() -> User:
     return user
 
 
-@auth_bp.get("/tokens")
+@bp.get("/auth/tokens")
 @requires("annotator")
-@auth_bp.output(TokenList)
+@bp.output(TokenList)
 def list_tokens():
     """Your API tokens (without their secrets)"""
     rows = db.session.scalars(
@@ -221,10 +219,10 @@ def list_tokens():
     return {"tokens": [row.as_dict() for row in rows]}
 
 
-@auth_bp.post("/tokens")
+@bp.post("/auth/tokens")
 @requires("annotator")
-@auth_bp.input(TokenRequest, location="json")
-@auth_bp.output(NewToken, status_code=201)
+@bp.input(TokenRequest, location="json")
+@bp.output(NewToken, status_code=201)
 def create_token(json_data):
     """A new API token for scripts and CI, with your role (`Authorization: Bearer <token>`)"""
     row, token = issue_token(own_account(), json_data["name"])
@@ -233,13 +231,13 @@ def create_token(json_data):
     return row.as_dict() | {"token": token}, 201
 
 
-@auth_bp.delete("/tokens/<int:token_id>")
+@bp.delete("/auth/tokens/<int:token_id>")
 @requires("annotator")
-@auth_bp.output({}, status_code=204)
-@auth_bp.doc(responses={404: "No such token of yours"})
+@bp.output({}, status_code=204)
+@bp.doc(responses={404: "No such token of yours"})
 def revoke_token(token_id: int):
     """Revoke one of your API tokens"""
-    row = db.session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
+    row = db.session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None or row.user_id != own_account().id:
         abort(404, f"you have no token {token_id}")
     if row.revoked_at is None:
@@ -249,19 +247,19 @@ def revoke_token(token_id: int):
     return ""
 
 
-@users_bp.get("/users")
+@bp.get("/users")
 @requires("admin")
-@users_bp.output(UserList)
+@bp.output(UserList)
 def list_users():
     """Every account"""
     return {"users": [user.as_dict() for user in db.session.scalars(select(User).order_by(User.id))]}
 
 
-@users_bp.post("/users")
+@bp.post("/users")
 @requires("admin")
-@users_bp.input(NewUser, location="json")
-@users_bp.output(Account, status_code=201)
-@users_bp.doc(responses={409: "The username is taken"})
+@bp.input(NewUser, location="json")
+@bp.output(Account, status_code=201)
+@bp.doc(responses={409: "The username is taken"})
 def add_user(json_data):
     """Create an account"""
     try:
@@ -273,14 +271,14 @@ def add_user(json_data):
     return user.as_dict(), 201
 
 
-@users_bp.patch("/users/<int:user_id>")
+@bp.patch("/users/<int:user_id>")
 @requires("admin")
-@users_bp.input(UserChange, location="json")
-@users_bp.output(Account)
-@users_bp.doc(responses={404: "No such account", 409: "The change would leave no active admin"})
+@bp.input(UserChange, location="json")
+@bp.output(Account)
+@bp.doc(responses={404: "No such account", 409: "The change would leave no active admin"})
 def change_user(user_id: int, json_data):
     """Change an account's role, deactivate or reactivate it, or set a new password"""
-    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
     if user is None:
         abort(404, f"no account {user_id}")
     if "role" in json_data:
@@ -307,10 +305,10 @@ def change_user(user_id: int, json_data):
     return user.as_dict()
 
 
-@users_bp.get("/audit")
+@bp.get("/audit")
 @requires("admin")
-@users_bp.input(AuditQuery, location="query")
-@users_bp.output(AuditPage)
+@bp.input(AuditQuery, location="query")
+@bp.output(AuditPage)
 def list_audit(query_data):
     """The audit log: every write, who made it, when, from where (append-only)"""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(query_data["limit"])

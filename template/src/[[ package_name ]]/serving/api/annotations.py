@@ -6,7 +6,7 @@ from pathlib import Path
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, File, Float, Integer, List, Nested, String
-from apiflask.validators import Length, OneOf, Range, Regexp
+from apiflask.validators import Length, Regexp
 from flask import abort, current_app, send_file
 from marshmallow import EXCLUDE
 from sqlalchemy import func, select
@@ -30,7 +30,7 @@ from ..archive import read_archive
 from ..auth import actor_name, audit, requires
 from ..db_models import ITEM_STATUSES, MAX_ID, AnnotationItem, AnnotationLabel
 from ..extensions import db
-from . import JSONBoolean, current_model
+from . import LIMIT, JSONBoolean, choice, current_model
 from .document import IMAGE_FILES, ZIP_FILE
 
 bp = APIBlueprint("annotations", __name__, url_prefix="/api/annotations", tag="Annotations")
@@ -56,13 +56,6 @@ PNG_RESPONSE = {
         "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-
-
-def choice(allowed: tuple[str, ...]) -> OneOf:
-    return OneOf(allowed, error="must be one of {choices}")
-
-
-LIMIT = Range(1, 500, error="must be between 1 and 500")
 
 
 class Progress(Schema):
@@ -281,8 +274,11 @@ def progress_after_write() -> dict | None:
         return None
 
 
-def get_item(item_id: int) -> AnnotationItem:
-    item = db.session.get(AnnotationItem, item_id) if 0 < item_id <= MAX_ID else None
+def get_item(item_id: int, lock: bool = False) -> AnnotationItem:
+    """The item, or 404. `lock=True` for a write: locked until this request commits (lock_item)."""
+    item = None
+    if 0 < item_id <= MAX_ID:
+        item = lock_item(item_id) if lock else db.session.get(AnnotationItem, item_id)
     if item is None:
         abort(404, f"no annotation item {item_id}")
     return item
@@ -454,14 +450,6 @@ def item_history(item_id: int):
     return {"item": item.as_dict(), "history": [row.as_dict() for row in item.labels]}
 
 
-def locked_item(item_id: int) -> AnnotationItem:
-    """The item, locked for this request's write (annotations_store.lock_item); 404 if it is not there."""
-    item = lock_item(item_id) if 0 < item_id <= MAX_ID else None
-    if item is None:
-        abort(404, f"no annotation item {item_id}")
-    return item
-
-
 def audit_queue(action: str, added: list[dict], duplicates: int, rejected: list[dict]) -> None:
     audit(
         action, "queue", added=[item["id"] for item in added], duplicates=duplicates, rejected=len(rejected)
@@ -490,7 +478,7 @@ def set_label(item_id: int, json_data):
     changes nothing (a double click is one label).
     """
     label, accepted = known_label(json_data["label"]), json_data["accepted"]
-    item = locked_item(item_id)
+    item = get_item(item_id, lock=True)
     if accepted and label != item.suggestion_label:
         abort(409, "accepted is true only when the label is the model's suggestion")
     if record_label(item, actor_name(), label, accepted) is not None:
@@ -506,7 +494,7 @@ def set_label(item_id: int, json_data):
 def clear_label(item_id: int):
     """Undo your own label on this item (kept in the history as superseded)"""
     name = actor_name()
-    item = locked_item(item_id)
+    item = get_item(item_id, lock=True)
     if not retract_label(item, name):
         abort(409, f"{name} has no label on item {item_id} to undo")
     audit("undo", f"item:{item.id}", status=item.status)
@@ -543,7 +531,7 @@ def review_list(query_data):
 def settle_item(item_id: int, json_data):
     """Settle an item as reviewer (the annotators' labels stay in the history)"""
     label = known_label(json_data["label"])
-    item = locked_item(item_id)
+    item = get_item(item_id, lock=True)
     if record_label(item, actor_name(), label, kind="review") is not None:
         audit("review", f"item:{item.id}", label=label)
     db.session.commit()

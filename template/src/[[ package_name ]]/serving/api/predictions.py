@@ -11,7 +11,7 @@ from ..auth import audit, requires
 from ..db_models import PredictionLog
 from ..extensions import db
 from ..prediction_log import queue_low_confidence, summary
-from . import JSONNumber, current_model
+from . import LIMIT, JSONNumber, current_model
 from .annotations import DATABASE_DOWN, WRITE_ERRORS, Progress, progress
 
 bp = APIBlueprint("predictions", __name__, url_prefix="/api/predictions", tag="Predictions")
@@ -23,7 +23,7 @@ THRESHOLD_HELP = {
 
 
 class LogQuery(Schema):
-    limit = Integer(load_default=20, validate=Range(1, 500, error="must be between 1 and 500"))
+    limit = Integer(load_default=20, validate=LIMIT)
     threshold = Float(validate=THRESHOLD, metadata=THRESHOLD_HELP)
 
 
