@@ -165,7 +165,7 @@ def test_int8_model_self_tests_and_keeps_its_accuracy_on_an_emulated_avx2_cpu(re
     qemu = shutil.which("qemu-x86_64")
     assert qemu, "scripts/bootstrap.sh installs qemu-user"
     quantize = metrics(project, "quantize")
-    assert quantize["settings"]["reduce_range"] is True
+    assert quantize["formats"]["cpu"]["settings"]["reduce_range"] is True
     emulated = run_in(
         project,
         qemu,

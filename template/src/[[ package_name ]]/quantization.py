@@ -1,8 +1,21 @@
 """Static INT8 quantization with ONNX Runtime: the calibration draw, the QDQ conversion and the
 advice when INT8 is over budget. Used by the quantize stage (the served model) and the benchmark
-stage (every model of the pipeline, quantized the same way)."""
+stage (every model of the pipeline, quantized the same way).
+
+One QDQ file per *format*, because the runtimes want different ones (params.yaml `quantize.formats`):
+
+- `cpu` (models/int8): U8S8 (unsigned activations, signed 7-bit weights, asymmetric). ONNX
+  Runtime's x86 int8 kernels are U8S8 (VPMADDUBSW / VPDPBUSD take unsigned x signed operands), so an
+  S8S8 file makes them shift every activation first; OpenVINO's CPU plugin reads the same QDQ file.
+  ONNX Runtime docs ("Quantize ONNX models", Data type selection): "U8S8 ... is the default and
+  faster", S8S8 "not rare to get worse performance on old devices". 7-bit weights (`reduce_range`)
+  keep U8S8 exact on AVX2 without VNNI (docs, FAQ).
+- `tensorrt` (models/int8_tensorrt): S8S8 with zero points of 0, the explicit INT8 TensorRT builds
+  from (TensorRT developer guide, "Explicit quantization": symmetric signed INT8 only).
+"""
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,21 +57,32 @@ class ArrayCalibrationReader(CalibrationDataReader):
 
 
 def quantize_int8(
-    fp32_path: Path, int8_path: Path, input_name: str, calibration: np.ndarray, settings: dict
+    fp32_path: Path,
+    int8_path: Path,
+    input_name: str,
+    calibration: np.ndarray,
+    settings: dict,
+    format_name: str = "cpu",
+    nodes_to_exclude: Sequence[str] = (),
 ) -> None:
     """Write the QDQ INT8 model for `fp32_path`, calibrated on `calibration` (float32 (N, C, H, W)).
 
-    `settings` is params.yaml's `quantize` section: activation_type, weight_type (QInt8 or
-    QUInt8), reduce_range (7-bit weights), symmetric_activations and calibrate_method (MinMax,
-    Entropy or Percentile). Raises ValueError for a name ONNX Runtime does not know.
+    `settings` is params.yaml's `quantize` section: calibrate_method (MinMax, Entropy or
+    Percentile) and `formats.<format_name>`: activation_type, weight_type (QInt8 or QUInt8),
+    reduce_range (7-bit weights) and symmetric_activations. `nodes_to_exclude` (ONNX node names)
+    stay in FP32. Raises ValueError for an unknown format or a name ONNX Runtime does not know.
     """
+    formats = settings.get("formats", {})
+    if format_name not in formats:
+        raise ValueError(f"quantize: no format {format_name!r} in params.yaml quantize.formats")
+    spec = formats[format_name]
     int8_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared))  # shape inference + graph cleanup
         try:
-            activation_type = QuantType[settings["activation_type"]]
-            weight_type = QuantType[settings["weight_type"]]
+            activation_type = QuantType[spec["activation_type"]]
+            weight_type = QuantType[spec["weight_type"]]
             method = CalibrationMethod[settings["calibrate_method"]]
         except KeyError as error:
             raise ValueError(f"quantize: unknown setting {error} in params.yaml") from error
@@ -68,12 +92,13 @@ def quantize_int8(
             ArrayCalibrationReader(input_name, calibration),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
-            reduce_range=bool(settings["reduce_range"]),
+            reduce_range=bool(spec["reduce_range"]),
+            nodes_to_exclude=list(nodes_to_exclude),
             activation_type=activation_type,
             weight_type=weight_type,
             calibrate_method=method,
             extra_options={
-                "ActivationSymmetric": bool(settings["symmetric_activations"]),
+                "ActivationSymmetric": bool(spec["symmetric_activations"]),
                 "WeightSymmetric": True,
             },
         )
@@ -82,10 +107,10 @@ def quantize_int8(
 def advice(settings: dict) -> str:
     """Which setting to change when INT8 is over budget, and why, for this CPU."""
     level = host.instruction_set()
-    if not settings["reduce_range"] and not host.has_vnni():
+    if not settings["formats"]["cpu"]["reduce_range"] and not host.has_vnni():
         return (
             f"this CPU ({host.cpu_model()}, {level}) has no VNNI, so ONNX Runtime's U8S8 int8 kernels "
-            "saturate with 8-bit weights: set quantize.reduce_range: true (7-bit weights)"
+            "saturate with 8-bit weights: set quantize.formats.cpu.reduce_range: true (7-bit weights)"
         )
     return (
         "raise quantize.calibration_samples, try quantize.calibrate_method: Percentile or Entropy "

@@ -1,6 +1,9 @@
 """Inference engines behind one interface: `predict(batch) -> logits`.
 
-- OnnxRuntimeEngine: CPU, the default; runs the FP32 or INT8 ONNX artifact.
+- OnnxRuntimeEngine: CPU; runs the FP32 or INT8 ONNX artifact.
+- OpenVINOEngine: CPU; Intel's OpenVINO runtime reading the same ONNX files (its own runtime, not
+  ONNX Runtime's OpenVINO execution provider: that provider ships as a separate `onnxruntime-openvino`
+  build which replaces the `onnxruntime` wheel, exists for fewer platforms and lags its releases).
 - TensorRTEngine: GPU; runs a serialized engine from the `tensorrt` stage. Needs the `tensorrt`
   and `cuda-python` packages and a CUDA device, none of which the CPU image contains.
 
@@ -59,6 +62,37 @@ class OnnxRuntimeEngine:
         return self.session.run(None, {self.input_name: batch})[0]
 
 
+class OpenVINOEngine:
+    """OpenVINO's CPU plugin on an ONNX file (FP32, or QDQ INT8, which it runs as int8).
+
+    Inference precision is pinned to f32: on CPUs with AMX or AVX-512 BF16 the plugin would
+    otherwise run FP32 models in bfloat16 (OpenVINO docs, "Precision Control"), which is another
+    model than the one the golden set describes. One infer request per thread: a compiled model is
+    shared, infer requests are not thread-safe (OpenVINO docs, "Inference Request").
+    """
+
+    name = "openvino"
+    golden: GoldenReport | None = None
+
+    def __init__(self, model_path: Path, manifest: dict, threads: int = 0):
+        import openvino as ov
+
+        self.manifest = manifest
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self.compiled = ov.Core().compile_model(str(model_path), "CPU", config)
+        self._local = threading.local()
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """float32 (N, C, H, W) -> logits float32 (N, K)."""
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        result = request.infer([np.ascontiguousarray(batch, dtype=np.float32)])
+        return np.array(next(iter(result.values())), dtype=np.float32)
+
+
 class TensorRTEngine:
     """TensorRT 10 runtime with cuda-python buffers (as in NVIDIA's Python samples)."""
 
@@ -115,7 +149,7 @@ class TensorRTEngine:
         return output
 
 
-ENGINES = {"onnxruntime": OnnxRuntimeEngine, "tensorrt": TensorRTEngine}
+ENGINES = {"onnxruntime": OnnxRuntimeEngine, "openvino": OpenVINOEngine, "tensorrt": TensorRTEngine}
 
 
 def load_engine(kind: str, model_dir: Path, threads: int = 0, verify: bool = True) -> InferenceEngine:
@@ -127,7 +161,7 @@ def load_engine(kind: str, model_dir: Path, threads: int = 0, verify: bool = Tru
     the stages that are about to write it).
     """
     if kind not in ENGINES:
-        raise ValueError(f"INFERENCE_ENGINE must be onnxruntime or tensorrt, not {kind!r}")
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {kind!r}")
     path, manifest = verify_manifest(model_dir)
     engine = ENGINES[kind](path, manifest, threads)
     engine.golden = self_test(engine, Path(model_dir)) if verify else None

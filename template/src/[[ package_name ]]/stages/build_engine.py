@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..artifacts import verify_manifest, write_manifest
 from ..params import load_params, write_json
-from ..paths import INT8_DIR, ONNX_DIR
+from ..paths import INT8_TENSORRT_DIR, ONNX_DIR
 from ..paths import TENSORRT_DIR as ENGINE_DIR
 from ..paths import TENSORRT_METRICS as METRICS
 from ..runtime.engines import TensorRTEngine
@@ -68,7 +68,7 @@ def main() -> None:
         print(f"build_engine: {status['status']} (engines are built on a GPU runner with TensorRT installed)")
         return
     engines = []
-    for precision, source in (("fp16", ONNX_DIR), ("int8", INT8_DIR)):
+    for precision, source in (("fp16", ONNX_DIR), ("int8", INT8_TENSORRT_DIR)):
         onnx_path, manifest = verify_manifest(source)
         preprocess = manifest["preprocess"]
         shape = (len(preprocess["mode"]), preprocess["image_size"], preprocess["image_size"])
