@@ -377,7 +377,53 @@ def v0_5_0(stage: str) -> None:
     add_missing_params(stage)
 
 
-MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0, "v0.4.0": v0_4_0, "v0.5.0": v0_5_0}
+# v0.8.0: the INT8 settings are per format (the runtimes want different ones).
+OLD_QUANTIZE_KEYS = ("activation_type", "weight_type", "reduce_range", "symmetric_activations")
+
+
+def move_quantize_formats(stage: str) -> None:
+    """`quantize.activation_type`, `weight_type`, `reduce_range` and `symmetric_activations` became
+    `quantize.formats.cpu` (U8S8, for ONNX Runtime and OpenVINO) and `quantize.formats.tensorrt`
+    (S8S8, the old defaults): the old lines and their comments go, the template's formats come in
+    (add_missing_params), and the old values are printed so that an edited one can be carried over."""
+    params = Path("params.yaml")
+    if stage != "after" or not params.is_file():
+        return
+    lines = params.read_text().splitlines()
+    block = top_level_blocks("\n".join(lines)).get("quantize")
+    old: dict[str, str] = {}
+    if block:
+        start = lines.index(block[0])
+        end = start + len(block)
+        kept, comments = [], []
+        for line in lines[start + 1 : end]:
+            key = re.match(r"^  ([a-z_]+):\s*([^\s#]*)", line)
+            if line.startswith("  #"):
+                comments.append(line)
+            elif key and key[1] in OLD_QUANTIZE_KEYS:
+                old[key[1]] = key[2]
+                comments = []  # the comments that explained the old key go with it
+            else:
+                kept += [*comments, line]
+                comments = []
+        lines[start + 1 : end] = kept + comments
+        params.write_text("\n".join(lines) + "\n")
+    add_missing_params(stage)
+    if old:
+        values = ", ".join(f"{key}: {value}" for key, value in old.items())
+        print(
+            f"migration v0.8.0: quantize.{{{','.join(old)}}} -> quantize.formats.cpu (U8S8, served on a CPU) "
+            f"and quantize.formats.tensorrt (S8S8); your old values were {values}",
+            file=sys.stderr,
+        )
+
+
+def v0_8_0(stage: str) -> None:
+    """Per-runtime INT8 formats (move_quantize_formats), the model bundle and its new settings."""
+    move_quantize_formats(stage)
+
+
+MIGRATIONS = {"v0.2.0": v0_2_0, "v0.3.0": v0_3_0, "v0.4.0": v0_4_0, "v0.5.0": v0_5_0, "v0.8.0": v0_8_0}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in MIGRATIONS or sys.argv[2] not in ("before", "after"):

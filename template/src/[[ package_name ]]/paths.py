@@ -30,6 +30,7 @@ INT8_TENSORRT_DIR = Path("models/int8_tensorrt")  # S8S8: the explicit INT8 Tens
 QUANTIZE_METRICS = Path("metrics/quantize.json")
 TENSORRT_DIR = Path("models/tensorrt")
 TENSORRT_METRICS = Path("metrics/tensorrt.json")
+BUNDLE_DIR = Path("models/serve")  # package: every servable artifact; the server picks one per host
 BENCHMARK_METRICS = Path("metrics/benchmark.json")
 CHECK_METRICS = Path("metrics/check.json")  # each requirement budget: measured, allowed, passed
 SERVE_BENCHMARK_REPORT = Path("reports/serve_benchmark.json")

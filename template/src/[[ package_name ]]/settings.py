@@ -11,9 +11,20 @@ Every variable has a documented default:
 
 - DATABASE_URL: SQLAlchemy URL (sqlite, mysql+pymysql, postgresql+psycopg);
   default sqlite:///<instance>/app.db
-- MODEL_DIR: model directory (model file + manifest.json) registered at first start; default models/int8
+- MODEL_DIR: the model bundle (the `package` stage's folder: one directory per artifact, FP32,
+  INT8, TensorRT engines, and a manifest listing them) registered at first start; default
+  models/serve. A single model directory (model file + manifest.json) also works
 - MODEL_STORE: where registered versions are kept, one folder each; default <instance>/models
-- INFERENCE_ENGINE: onnxruntime (CPU, default) or tensorrt (GPU, needs TensorRT)
+- INFERENCE_ENGINE: which runtime serves: auto (default: every runtime this host can run,
+  onnxruntime and openvino on a CPU, tensorrt where TensorRT and a GPU are), or one of them.
+  Each candidate runs its golden set and is timed here at load; the fastest that passes serves
+  (runtime/selection.py), a quantized one only when it beats FP32 by MODEL_SELECT_MARGIN
+- MODEL_PRECISION: auto (default), fp32, int8 or fp16: restricts the candidates likewise; with
+  INFERENCE_ENGINE also set, exactly one candidate serves and nothing is timed (reproducibility)
+- MODEL_SELECT_SECONDS: how long all candidates are timed together, at the first load on a host;
+  default 2. The choice is kept in <instance>/selections, keyed by bundle, CPU and runtime versions
+- MODEL_SELECT_MARGIN: how much faster (a fraction of FP32's p50) a quantized candidate must be to
+  serve; default 0.05, so that timing noise never picks an INT8 slower than FP32
 - BENCHMARK_FILE: latency figures recorded with that first version; default metrics/benchmark.json
 - EVALUATION_DIR: the pipeline's evaluation reports (one folder per model) for the Evaluation page;
   default reports/evaluation
@@ -79,7 +90,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .paths import BENCHMARK_METRICS, EVALUATION_DIR, INT8_DIR
+from .paths import BENCHMARK_METRICS, BUNDLE_DIR, EVALUATION_DIR
 
 Count = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -97,9 +108,12 @@ class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore")
 
     DATABASE_URL: str | None = None  # None: sqlite:///<INSTANCE_PATH>/app.db
-    MODEL_DIR: str = INT8_DIR.as_posix()
+    MODEL_DIR: str = BUNDLE_DIR.as_posix()
     MODEL_STORE: str | None = None
-    INFERENCE_ENGINE: Literal["onnxruntime", "tensorrt"] = "onnxruntime"
+    INFERENCE_ENGINE: Literal["auto", "onnxruntime", "openvino", "tensorrt"] = "auto"
+    MODEL_PRECISION: Literal["auto", "fp32", "int8", "fp16"] = "auto"
+    MODEL_SELECT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 2
+    MODEL_SELECT_MARGIN: Annotated[float, Field(ge=0, lt=1)] = 0.05  # runtime.selection.DEFAULT_MARGIN
     BENCHMARK_FILE: str = BENCHMARK_METRICS.as_posix()
     EVALUATION_DIR: str = EVALUATION_DIR.as_posix()
     FRONTEND_DIST: str = "frontend/dist"

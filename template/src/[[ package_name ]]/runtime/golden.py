@@ -6,7 +6,11 @@ model file, named with its sha256 and tolerances in the manifest's `golden` entr
 - `inputs`: float16 array (N, C, H, W), N preprocessed test images (float16 halves the file; the
   outputs below were computed from exactly these values cast back to float32);
 - `reference`: float32 (N, K) logits of the FP32 PyTorch model, the model the manifest describes;
-- `expected`: float32 (N, K) logits of *this* artifact on the machine that built it.
+- `expected`: float32 (N, K) logits of *this* artifact on the machine that built it, with ONNX
+  Runtime (TensorRT for an engine);
+- `expected_<runtime>` (INT8 files): the same from each other CPU runtime that reads the file
+  (`expected_openvino`). Runtimes round int8 requantization differently, so each is compared with
+  its own outputs on the build machine; top-1 agreement is always against the FP32 reference.
 
 The self-test runs the inputs through the loaded engine and measures
 - top-1 agreement: the fraction of inputs whose argmax equals the reference's argmax, and
@@ -17,6 +21,7 @@ catches a model that is not the one described (another training run copied over 
 updated), which can agree on most top-1 labels while its logits differ everywhere.
 """
 
+import importlib.util
 import io
 import logging
 from dataclasses import dataclass
@@ -94,19 +99,23 @@ def write_golden(
     expected: np.ndarray,
     min_top1_agreement: float,
     max_logit_error: float,
+    expected_by_runtime: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write `golden.npz` into `model_dir`; return the manifest's `golden` entry.
 
     `inputs` must already be float16-representable (see `golden_inputs`): the caller computed
-    `reference` and `expected` from `inputs.astype(float32)`.
+    `reference`, `expected` and each of `expected_by_runtime` (runtime name -> float32 (N, K)) from
+    `inputs.astype(float32)`.
     """
     path = Path(model_dir) / GOLDEN_FILE
     buffer = io.BytesIO()
+    extra = {f"expected_{name}": values.astype(np.float32) for name, values in (expected_by_runtime or {}).items()}
     np.savez_compressed(
         buffer,
         inputs=inputs.astype(np.float16),
         reference=reference.astype(np.float32),
         expected=expected.astype(np.float32),
+        **extra,
     )
     path.write_bytes(buffer.getvalue())
     machine = host.describe()
@@ -117,6 +126,7 @@ def write_golden(
         "min_top1_agreement": float(min_top1_agreement),
         "max_logit_error": float(max_logit_error),
         "built_on": {"cpu": machine["cpu"], "instruction_set": machine["instruction_set"]},
+        "expected_runtimes": sorted(expected_by_runtime or {}),
         "top1_agreement_at_build": round(float((expected.argmax(1) == reference.argmax(1)).mean()), 6),
     }
 
@@ -127,11 +137,21 @@ def derive_golden(
     """Golden set for an artifact built from another (INT8 from the FP32 ONNX, an engine from its
     ONNX): the source's inputs and reference, and `engine`'s outputs here as the expectation.
 
+    For an ONNX file (`target_dir/model.onnx`), every other installed CPU runtime's outputs are
+    recorded too (`expected_<runtime>`), so that each is checked against itself.
     `tolerance` is a `golden.<kind>` section of params.yaml (min_top1_agreement, max_logit_error).
     Returns the manifest's `golden` entry; raises ArtifactError when the source's set is missing.
     """
+    from .engines import ENGINES  # engines imports this module
+
     golden = load_golden(source_dir, source_manifest)
     inputs = golden["inputs"].astype(np.float32)
+    model_path = Path(target_dir) / "model.onnx"
+    others = {}
+    if model_path.is_file():
+        for name in ("onnxruntime", "openvino"):
+            if name != engine.name and importlib.util.find_spec(name) is not None:
+                others[name] = ENGINES[name](model_path, {}).predict(inputs)
     return write_golden(
         target_dir,
         inputs,
@@ -139,6 +159,7 @@ def derive_golden(
         engine.predict(inputs),
         float(tolerance["min_top1_agreement"]),
         float(tolerance["max_logit_error"]),
+        others,
     )
 
 
@@ -164,7 +185,7 @@ def load_golden(model_dir: Path, manifest: dict) -> dict[str, np.ndarray]:
     if sha256_file(path) != entry["sha256"]:
         raise ArtifactError(f"checksum mismatch for the golden set {path}: restore it with `dvc checkout`")
     with np.load(path) as data:
-        return {key: data[key] for key in ("inputs", "reference", "expected")}
+        return {key: data[key] for key in data.files}
 
 
 def run_golden(engine: "InferenceEngine", model_dir: Path) -> GoldenReport:
@@ -178,7 +199,7 @@ def run_golden(engine: "InferenceEngine", model_dir: Path) -> GoldenReport:
         precision=str(manifest.get("precision", "unknown")),
         samples=len(measured),
         top1_agreement=float((measured.argmax(1) == golden["reference"].argmax(1)).mean()),
-        logit_error=logit_error(measured, golden["expected"]),
+        logit_error=logit_error(measured, golden.get(f"expected_{engine.name}", golden["expected"])),
         min_top1_agreement=float(entry["min_top1_agreement"]),
         max_logit_error=float(entry["max_logit_error"]),
         cpu=host.cpu_model(),

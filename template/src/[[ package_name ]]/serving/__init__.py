@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
-from ..artifacts import verify_manifest
-from ..runtime.engines import load_engine
+from ..artifacts import ArtifactError
 from ..runtime.golden import GoldenSetError
+from ..runtime.selection import verify_model_dir
 from ..settings import load_settings
 from .auth import SECURITY_SCHEMES, auth_config, init_auth
 from .batching import MicroBatcher
@@ -23,7 +23,7 @@ from .config import app_config
 from .db_models import ModelVersion
 from .errors import Error, register_error_handlers
 from .extensions import db, migrate
-from .registry import LoadedModel, ModelHolder, local_version, register_version
+from .registry import LoadedModel, ModelHolder, ServingChoice, local_version, register_version
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SECURITY_HEADERS = {
@@ -107,7 +107,7 @@ def create_app(overrides: dict | None = None, load_model: bool = True) -> APIFla
     register_cli(app)
 
     app.extensions["model_holder"] = ModelHolder(
-        app.config["INFERENCE_ENGINE"], app.config["MODEL_CHECK_SECONDS"], app.config["INFERENCE_THREADS"]
+        ServingChoice.from_config(app.config), app.config["MODEL_CHECK_SECONDS"]
     )
     app.extensions["batcher"] = MicroBatcher(
         app.config["BATCH_MAX_SIZE"], app.config["BATCH_MAX_WAIT_MS"] / 1000
@@ -137,7 +137,7 @@ def load_startup_model(app: APIFlask) -> LoadedModel | None:
     model_dir = Path(app.config["MODEL_DIR"])
     try:
         if db.session.scalars(select(ModelVersion).limit(1)).first() is None:
-            _, manifest = verify_manifest(model_dir)
+            manifest = verify_model_dir(model_dir)
             store, benchmark = Path(app.config["MODEL_STORE"]), Path(app.config["BENCHMARK_FILE"])
             register_version(model_dir, local_version(manifest), store, benchmark)
         return holder.refresh()
@@ -149,8 +149,10 @@ def load_startup_model(app: APIFlask) -> LoadedModel | None:
             "database unavailable at startup (%s); serving %s directly", error.__class__.__name__, model_dir
         )
         try:
-            engine = load_engine(app.config["INFERENCE_ENGINE"], model_dir, app.config["INFERENCE_THREADS"])
+            engine, selection = holder.choice.load(model_dir)
         except GoldenSetError as golden_error:
             return stay_unready(holder, golden_error)
-        holder.current = LoadedModel(None, local_version(engine.manifest), engine)
+        except ValueError as pin_error:
+            raise ArtifactError(str(pin_error)) from pin_error
+        holder.current = LoadedModel(None, local_version(verify_model_dir(model_dir)), engine, selection)
         return holder.current

@@ -2,7 +2,8 @@
 
 Each worker holds one LoadedModel. A request takes a reference to it and uses that reference to
 the end, so swapping in a new model never disturbs requests already running: the new engine is
-built and verified first (sha256, then the golden-set self-test on this machine), then the
+built and verified first (sha256, then the golden-set self-test on this machine, for every
+candidate of the version's bundle, the fastest passing one chosen: runtime/selection.py), then the
 reference is replaced in one assignment. A version that fails its self-test is never served: the
 worker keeps the model it has, or stays unready (`ModelHolder.failure`) when it has none.
 """
@@ -21,9 +22,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ..artifacts import ArtifactError, verify_manifest
+from ..artifacts import ArtifactError
 from ..data.preprocessing import PreprocessConfig
-from ..runtime.engines import InferenceEngine, load_engine
+from ..runtime.engines import InferenceEngine
+from ..runtime.selection import Selection, select_engine, verify_model_dir
 from ..scores import softmax
 from .db_models import MAX_ID, ModelVersion
 from .extensions import db
@@ -37,6 +39,7 @@ class LoadedModel:
     version_id: int | None
     version: str
     engine: InferenceEngine
+    selection: Selection | None = None  # which candidate of the bundle serves here, and why
 
     @property
     def classes(self) -> list[str]:
@@ -50,10 +53,44 @@ class LoadedModel:
         return softmax(self.engine.predict(batch))
 
 
+@dataclass(frozen=True)
+class ServingChoice:
+    """How a worker picks the candidate of a bundle (settings INFERENCE_ENGINE ... MODEL_SELECT_*)."""
+
+    runtime: str = "auto"
+    precision: str = "auto"
+    threads: int = 0  # intra-op threads per engine (0: the runtime's own, one per core)
+    seconds: float = 2.0
+    margin: float = 0.05
+    cache_dir: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ServingChoice":
+        return cls(
+            config["INFERENCE_ENGINE"],
+            config["MODEL_PRECISION"],
+            config["INFERENCE_THREADS"],
+            config["MODEL_SELECT_SECONDS"],
+            config["MODEL_SELECT_MARGIN"],
+            Path(config["MODEL_SELECTIONS"]),
+        )
+
+    def load(self, model_dir: Path) -> tuple[InferenceEngine, Selection]:
+        """The chosen engine of `model_dir` and why; raises ArtifactError, ValueError for bad pins."""
+        return select_engine(
+            model_dir,
+            threads=self.threads,
+            runtime=self.runtime,
+            precision=self.precision,
+            seconds=self.seconds,
+            margin=self.margin,
+            cache_dir=self.cache_dir,
+        )
+
+
 class ModelHolder:
-    def __init__(self, engine_kind: str, check_seconds: float, threads: int = 0):
-        self.engine_kind = engine_kind
-        self.threads = threads  # ONNX Runtime intra-op threads (0: one per core)
+    def __init__(self, choice: ServingChoice, check_seconds: float):
+        self.choice = choice
         self.check_seconds = check_seconds
         self.current: LoadedModel | None = None
         self.failure: str | None = None  # why no model is served (shown by /readyz)
@@ -64,16 +101,18 @@ class ModelHolder:
     def load(self, row: ModelVersion) -> LoadedModel:
         """Verify and load `row`'s model; raises ArtifactError (GoldenSetError on a failed self-test)."""
         try:
-            engine = load_engine(self.engine_kind, Path(row.path), self.threads)
-        except ArtifactError as error:
+            engine, selection = self.choice.load(Path(row.path))
+        except (ArtifactError, ValueError) as error:
             self._failed_version = row.id
             if self.current is None:
                 self.failure = f"model {row.version}: {error}"
+            if isinstance(error, ValueError):  # the pins match no candidate of this version
+                raise ArtifactError(str(error)) from error
             raise
-        loaded = LoadedModel(row.id, row.version, engine)
+        loaded = LoadedModel(row.id, row.version, engine, selection)
         self.current = loaded  # one assignment: running requests keep their own reference
         self.failure = self._failed_version = None
-        log.info("serving model version %s (%s)", row.version, row.precision)
+        log.info("serving model version %s: %s (%s)", row.version, selection.chosen, selection.reason)
         return loaded
 
     def refresh(self) -> LoadedModel:
@@ -117,11 +156,15 @@ class ModelHolder:
 
 
 def benchmark_figures(benchmark: Path, precision: str) -> dict:
-    """Latency and throughput of this precision's ONNX Runtime run, from metrics/benchmark.json."""
+    """Latency and throughput of the pipeline's benchmark (metrics/benchmark.json) for this model:
+    the candidate the benchmark host would serve for a bundle, else this precision's ONNX Runtime run."""
     if not benchmark.is_file():
         return {}
-    engine = json.loads(benchmark.read_text()).get("engines", {}).get(f"onnxruntime_{precision}", {})
-    keys = ("latency_p50_ms", "latency_p99_ms", "throughput_ips")
+    report = json.loads(benchmark.read_text())
+    engine = report.get("engines", {}).get(f"onnxruntime_{precision}", {})
+    if "+" in precision and isinstance(report.get("served"), dict):
+        engine = report["served"]
+    keys = ("latency_p50_ms", "latency_p99_ms", "throughput_ips", "engine")
     return {key: engine[key] for key in keys if key in engine}
 
 
@@ -140,7 +183,7 @@ def register_version(
     """
     if not VERSION_PATTERN.match(version):
         raise ValueError(f"invalid version {version!r}: use letters, digits, '.', '_' or '-' (max 64)")
-    model_path, manifest = verify_manifest(model_dir)
+    manifest = verify_model_dir(model_dir)
     existing = db.session.scalars(select(ModelVersion).where(ModelVersion.version == version)).first()
     if existing is not None:
         if existing.sha256 != manifest["sha256"]:
@@ -150,7 +193,7 @@ def register_version(
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(model_dir, target)
-    verify_manifest(target)
+    verify_model_dir(target)
     has_active = db.session.scalars(select(ModelVersion).where(ModelVersion.active)).first() is not None
     precision = manifest.get("precision", "unknown")
     figures = benchmark_figures(benchmark, precision) if benchmark else {}
@@ -159,7 +202,7 @@ def register_version(
         version=version,
         precision=precision,
         sha256=manifest["sha256"],
-        size_bytes=model_path.stat().st_size,
+        size_bytes=int(manifest["size_bytes"]),
         path=str(target.resolve()),
         metrics=recorded,
         active=not has_active,
@@ -177,8 +220,12 @@ def activate(version_id: int) -> ModelVersion:
     row = db.session.get(ModelVersion, version_id) if 0 < version_id <= MAX_ID else None
     if row is None:
         raise LookupError(f"no model version with id {version_id}")
-    # Never activate a file that no longer matches its checksum or fails its golden set here.
-    load_engine(current_app.config["INFERENCE_ENGINE"], Path(row.path))
+    # Never activate a file that no longer matches its checksum or fails its golden set here (the
+    # choice is measured now and kept, so the workers that switch to it measure nothing).
+    try:
+        ServingChoice.from_config(current_app.config).load(Path(row.path))
+    except ValueError as error:
+        raise ArtifactError(str(error)) from error
     for other in db.session.scalars(select(ModelVersion).where(ModelVersion.active)):
         other.active = False
     row.active = True

@@ -1,11 +1,14 @@
-"""Stage `benchmark`: latency (p50/p99, batch 1) and throughput for every engine, side by side.
+"""Stage `benchmark`: latency (p50/p99, batch 1) and throughput for every candidate, side by side.
 
-Engines: PyTorch eager (FP32), ONNX Runtime FP32, ONNX Runtime INT8, and TensorRT FP16/INT8 when
-engines were built. Also records model sizes and the INT8-vs-FP32 ratios. All runs use the same
-inputs and the same thread count (`benchmark.threads`). ONNX Runtime and TensorRT run through the
-server's own engines (runtime/), loaded and self-tested exactly as the server loads them, so what
-is measured here is what is served. The CPU model and the int8 instruction-set level are recorded
-next to the figures: latency from another CPU is not comparable.
+Rows: PyTorch eager (FP32), then every candidate of the bundle (models/serve) this host can run:
+ONNX Runtime and OpenVINO on the FP32 and the INT8 file, TensorRT FP16/INT8 where engines were
+built. Each row has its model size and its speed-up over ONNX Runtime FP32 (`vs_fp32_p50`), and
+`served` names the candidate the server would choose here by the same rule
+(runtime/selection.py `choose`: the fastest passing, INT8 only when it beats FP32 by the margin).
+All runs use the same inputs and the same thread count (`benchmark.threads`), through the server's
+own engines (runtime/), loaded and self-tested exactly as the server loads them. The CPU model and
+the instruction-set level are recorded next to the figures: latency from another CPU is not
+comparable, and the server measures again on its own host.
 
 `models` compares the pipeline's models (teacher, student, pruned) the same way: each is exported
 to ONNX and quantized to INT8 with the settings of the served chain, then scored on the test split
@@ -27,11 +30,12 @@ from ..model.checkpoint import load_checkpoint
 from ..model.onnx import INPUT_NAME, export_onnx
 from ..params import load_params, write_json
 from ..paths import BENCHMARK_METRICS as METRICS
-from ..paths import INT8_DIR, MODEL_CHECKPOINTS, ONNX_DIR, SPLITS_DIR, served_checkpoint
+from ..paths import BUNDLE_DIR, MODEL_CHECKPOINTS, SPLITS_DIR, served_checkpoint
 from ..paths import TENSORRT_DIR as ENGINE_DIR
 from ..quantization import calibration_images, quantize_int8
 from ..runtime import host
 from ..runtime.engines import OnnxRuntimeEngine, load_engine, predict_batched
+from ..runtime.selection import DEFAULT_MARGIN, Trial, bundle_candidates, choose, runtime_unavailable, runtime_versions
 from ..training import parameter_count
 
 
@@ -99,50 +103,49 @@ def main() -> None:
     torch.set_num_threads(threads)
     served, checkpoint = served_checkpoint(params["serve"])
     model, _, preprocess = load_checkpoint(checkpoint)
-    fp32 = load_engine("onnxruntime", ONNX_DIR, threads)
-    int8 = load_engine("onnxruntime", INT8_DIR, threads)
     shape = (len(preprocess["mode"]), preprocess["image_size"], preprocess["image_size"])
     rng = np.random.default_rng(0)
     batch = rng.standard_normal((int(settings["throughput_batch_size"]), *shape)).astype(np.float32)
     single = batch[:1]
 
-    runners = {
-        "pytorch_fp32": torch_runner(model),
-        "onnxruntime_fp32": fp32.predict,
-        "onnxruntime_int8": int8.predict,
-    }
-    sizes = {
-        "pytorch_fp32": checkpoint.stat().st_size,
-        "onnxruntime_fp32": fp32.manifest["size_bytes"],
-        "onnxruntime_int8": int8.manifest["size_bytes"],
+    results = {"pytorch_fp32": measure(torch_runner(model), single, batch, runs, warmup, "pytorch_fp32")}
+    results["pytorch_fp32"]["size_bytes"] = checkpoint.stat().st_size
+    trials, unavailable = [], {}
+    for candidate in bundle_candidates(BUNDLE_DIR):
+        name = f"{candidate.runtime}_{candidate.precision}"
+        reason = runtime_unavailable(candidate.runtime)
+        if reason:
+            unavailable[name] = reason
+            continue
+        engine = load_engine(candidate.runtime, candidate.directory, threads)
+        row = measure(engine.predict, single, batch, runs, warmup, name)
+        results[name] = {**row, "size_bytes": engine.manifest["size_bytes"], "candidate": candidate.label}
+        trials.append(Trial(candidate, row["latency_p50_ms"], runs, True, engine.golden.summary()))
+    base = results["onnxruntime_fp32"]
+    for row in results.values():
+        row["vs_fp32_p50"] = round(base["latency_p50_ms"] / row["latency_p50_ms"], 3)
+        row["vs_fp32_throughput"] = round(row["throughput_ips"] / base["throughput_ips"], 3)
+    best, reason = choose(trials, DEFAULT_MARGIN)
+    served_engine = f"{best.candidate.runtime}_{best.candidate.precision}"
+    int8_row = results["onnxruntime_int8"]
+    ratios = {
+        "int8_vs_fp32_speedup_p50": int8_row["vs_fp32_p50"],
+        "int8_vs_fp32_throughput": int8_row["vs_fp32_throughput"],
+        "int8_vs_fp32_size": round(int8_row["size_bytes"] / base["size_bytes"], 3),
+        "onnx_vs_pytorch_speedup_p50": round(
+            results["pytorch_fp32"]["latency_p50_ms"] / base["latency_p50_ms"], 3
+        ),
+        "served_vs_fp32_speedup_p50": results[served_engine]["vs_fp32_p50"],
     }
     skipped = ENGINE_DIR / "SKIPPED"
     trt_status = skipped.read_text().strip() if skipped.exists() else "built"
-    for precision in ("fp16", "int8"):
-        engine_dir = ENGINE_DIR / precision
-        if (engine_dir / "manifest.json").exists():
-            engine = load_engine("tensorrt", engine_dir)
-            runners[f"tensorrt_{precision}"] = engine.predict
-            sizes[f"tensorrt_{precision}"] = engine.manifest["size_bytes"]
-
-    results = {
-        name: {**measure(run, single, batch, runs, warmup, name), "size_bytes": sizes[name]}
-        for name, run in runners.items()
-    }
-    fp32_row, int8_row = results["onnxruntime_fp32"], results["onnxruntime_int8"]
-    ratios = {
-        "int8_vs_fp32_speedup_p50": round(fp32_row["latency_p50_ms"] / int8_row["latency_p50_ms"], 3),
-        "int8_vs_fp32_throughput": round(int8_row["throughput_ips"] / fp32_row["throughput_ips"], 3),
-        "int8_vs_fp32_size": round(int8_row["size_bytes"] / fp32_row["size_bytes"], 3),
-        "onnx_vs_pytorch_speedup_p50": round(
-            results["pytorch_fp32"]["latency_p50_ms"] / fp32_row["latency_p50_ms"], 3
-        ),
-    }
-    machine = {**host.describe(), "onnxruntime": ort.__version__}
+    machine = {**host.describe(), **runtime_versions()}
     models = compare_models(params, PreprocessConfig(**preprocess), single, batch)
     report = {
         "served_model": served,
+        "served": {"engine": served_engine, "reason": reason, **results[served_engine]},
         "engines": results,
+        "unavailable": unavailable,
         "models": models,
         "ratios": ratios,
         "threads": threads,
@@ -151,11 +154,12 @@ def main() -> None:
     }
     write_json(METRICS, report)
 
-    print(f"{'engine':<18}{'p50 ms':>10}{'p99 ms':>10}{'img/s':>12}{'size KB':>10}")
+    print(f"{'engine':<20}{'p50 ms':>10}{'p99 ms':>10}{'img/s':>12}{'size KB':>10}{'x fp32':>8}")
     for name, row in results.items():
+        mark = "  <- served here" if name == served_engine else ""
         print(
-            f"{name:<18}{row['latency_p50_ms']:>10.3f}{row['latency_p99_ms']:>10.3f}"
-            f"{row['throughput_ips']:>12.1f}{row['size_bytes'] / 1024:>10.1f}"
+            f"{name:<20}{row['latency_p50_ms']:>10.3f}{row['latency_p99_ms']:>10.3f}"
+            f"{row['throughput_ips']:>12.1f}{row['size_bytes'] / 1024:>10.1f}{row['vs_fp32_p50']:>8.2f}{mark}"
         )
     columns = ("accuracy", "INT8 acc", "p50 ms", "p99 ms", "img/s", "INT8 KB", "params")
     print(f"\n{'model':<10}" + "".join(f"{column:>10}" for column in columns))
@@ -165,9 +169,12 @@ def main() -> None:
             f"{row['latency_p99_ms']:>10.3f}{row['throughput_ips']:>10.1f}{row['size_bytes'] / 1024:>10.1f}"
             f"{row['parameters']:>10}"
         )
-    print(f"served: {served}")
+    print(f"served model: {served}; served engine here: {served_engine} ({reason})")
     print("ratios: " + ", ".join(f"{key} {value}x" for key, value in ratios.items()))
-    print(f"host: {machine['cpu']} [{machine['instruction_set']}], onnxruntime {machine['onnxruntime']}")
+    versions = ", ".join(f"{key} {value}" for key, value in runtime_versions().items())
+    print(f"host: {machine['cpu']} [{machine['instruction_set']}], {versions}")
+    for name, why in unavailable.items():
+        print(f"{name}: not run here ({why})")
     if "tensorrt_fp16" not in results:
         print(f"tensorrt: {trt_status}")
 

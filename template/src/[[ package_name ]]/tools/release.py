@@ -2,10 +2,13 @@
 
     python -m <package>.tools.release --version v1.2.0     ->  dist/release/v1.2.0/
 
-Every file is checked against its manifest first, and every ONNX model runs its golden-set
-self-test on this machine (runtime/golden.py), so a tampered, substituted or half-written model is
-never released. TensorRT engines are self-tested where TensorRT and a GPU are present (the GPU
-server does it again at load). The release workflow attaches the folder's files to the GitHub
+The files are the model bundle's artifacts (models/serve: FP32, INT8, TensorRT engines where
+built). Every file is checked against its manifest first, and every artifact runs its golden-set
+self-test on this machine with every runtime that can run it here (runtime/golden.py), so a
+tampered, substituted or half-written model is never released; TensorRT engines are self-tested
+where TensorRT and a GPU are present (the GPU server does it again at load). The model card also
+says which candidate the server would choose on the release machine, and why; every server
+measures again on its own host. The release workflow attaches the folder's files to the GitHub
 Release.
 """
 
@@ -19,39 +22,28 @@ from pathlib import Path
 
 from ..artifacts import ArtifactError, sha256_file, verify_manifest
 from ..params import load_params
-from ..paths import (
-    BENCHMARK_METRICS,
-    EVALUATE_METRICS,
-    INT8_DIR,
-    ONNX_DIR,
-    QUANTIZE_METRICS,
-    TENSORRT_DIR,
-    TENSORRT_METRICS,
-)
+from ..paths import BENCHMARK_METRICS, BUNDLE_DIR, EVALUATE_METRICS, QUANTIZE_METRICS, TENSORRT_METRICS
 from ..runtime.engines import load_engine
-from ..runtime.host import tensorrt_unavailable_reason
+from ..runtime.selection import bundle_candidates, runtime_unavailable, select_engine
 
 VERSION = re.compile(r"^v\d+\.\d+\.\d+$")
-MODEL_DIRS = {
-    "fp32": ONNX_DIR,
-    "int8": INT8_DIR,
-    "tensorrt-fp16": TENSORRT_DIR / "fp16",
-    "tensorrt-int8": TENSORRT_DIR / "int8",
-}
 
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def self_test(kind: str, directory: Path) -> str:
-    """Run `directory`'s golden set with the engine that serves it; raises GoldenSetError."""
-    if kind.startswith("tensorrt"):
-        reason = tensorrt_unavailable_reason()
+def self_tests(bundle: Path) -> dict[str, str]:
+    """Each candidate's golden-set summary on this machine ("not run here (why)" where its runtime
+    cannot run); raises GoldenSetError for the first that fails."""
+    checks = {}
+    for candidate in bundle_candidates(bundle):
+        reason = runtime_unavailable(candidate.runtime)
         if reason:
-            return f"not run here ({reason})"
-        return load_engine("tensorrt", directory).golden.summary()
-    return load_engine("onnxruntime", directory).golden.summary()
+            checks[candidate.label] = f"not run here ({reason})"
+            continue
+        checks[candidate.label] = load_engine(candidate.runtime, candidate.directory).golden.summary()
+    return checks
 
 
 def provenance(served: dict) -> str:
@@ -125,18 +117,16 @@ def build_release(version: str, out_root: Path = Path("dist/release")) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    files, checks, first_manifest = {}, {}, None
-    for kind, directory in MODEL_DIRS.items():
-        if not (directory / "manifest.json").exists():
-            if kind in ("fp32", "int8"):
-                raise ArtifactError(f"{directory} has no manifest.json: run `dvc repro` or `dvc pull`")
-            continue  # no TensorRT engines on this machine
+    files, first_manifest = {}, None
+    checks = self_tests(BUNDLE_DIR)  # raises ArtifactError for a missing, tampered or failing artifact
+    for directory in sorted({c.directory for c in bundle_candidates(BUNDLE_DIR)}):
         model_path, manifest = verify_manifest(directory)
-        checks[kind] = self_test(kind, directory)
         first_manifest = first_manifest or manifest
-        target = out / f"model-{version}-{kind}{model_path.suffix}"
+        target = out / f"model-{version}-{directory.name}{model_path.suffix}"
         shutil.copyfile(model_path, target)
-        files[kind] = target
+        files[directory.name] = target
+    _, selection = select_engine(BUNDLE_DIR)
+    checks["served on this machine"] = f"{selection.chosen}: {selection.reason}"
     (out / "MODEL_CARD.md").write_text(model_card(version, files, first_manifest or {}, checks))
     sums = [f"{sha256_file(path)}  {path.name}" for path in sorted(out.iterdir())]
     (out / "SHA256SUMS").write_text("\n".join(sums) + "\n")

@@ -25,7 +25,8 @@ class Readiness(Schema):
         values=String(),
         required=True,
         metadata={
-            "description": "database, model, self_test: `ok: ...` when it passes, the reason otherwise"
+            "description": "database, model, self_test, serving (the candidate chosen on this host, and "
+            "why): `ok: ...` when it passes, the reason otherwise"
         },
     )
 
@@ -59,6 +60,8 @@ def readyz():
                 f"ok: top-1 agreement {golden.top1_agreement:.3f}, logit error {golden.logit_error:.4f} "
                 f"on {golden.instruction_set}"
             )
+        if current.selection is not None:
+            checks["serving"] = f"ok: {current.selection.chosen}: {current.selection.reason}"
     else:
         checks["model"] = holder.failure or "not loaded"
     ready = all(value.startswith("ok") for value in checks.values())
