@@ -2310,6 +2310,20 @@ export interface components {
                 [key: string]: number;
             };
         };
+        CandidateTrial: {
+            /** @description timed calls behind the median */
+            calls: number;
+            /** @description runtime/artifact, e.g. openvino/int8 */
+            candidate: string;
+            /** @description golden-set report, or why it cannot run */
+            detail: string;
+            /** @description median batch-1 latency here, ms */
+            latency_p50_ms: number | null;
+            /** @description ran and passed its golden set here */
+            passed: boolean;
+            /** @enum {string} */
+            precision: "fp32" | "int8" | "fp16";
+        };
         ClassScores: {
             class: string;
             f1: number;
@@ -2492,17 +2506,21 @@ export interface components {
             source?: string;
         };
         ModelList: {
-            /** @description onnxruntime or tensorrt */
+            /** @description onnxruntime, openvino or tensorrt */
             engine: string | null;
             /** @description newest first */
             models: components["schemas"]["ModelVersion"][];
+            /** @description which candidate of the version's bundle this worker serves, and why */
+            selection: components["schemas"]["ServingSelection"] | null;
             /** @description version this worker serves */
             serving: string | null;
         };
         ModelMetrics: {
             /** @description test accuracy from the model's manifest */
             accuracy?: number | null;
-            /** @description ONNX Runtime, batch 1, from metrics/benchmark.json */
+            /** @description the benchmarked candidate, e.g. openvino_int8 */
+            engine?: string;
+            /** @description batch 1, ms, on the pipeline's benchmark host (metrics/benchmark.json) */
             latency_p50_ms?: number;
             latency_p99_ms?: number;
             /** @description images per second */
@@ -2514,7 +2532,7 @@ export interface components {
             created_at: string;
             id: number;
             metrics: components["schemas"]["ModelMetrics"];
-            /** @description int8 or fp32 */
+            /** @description int8 or fp32; a bundle lists its artifacts, e.g. fp32+int8 */
             precision: string;
             sha256: string;
             size_bytes: number;
@@ -2592,7 +2610,7 @@ export interface components {
             rejected: components["schemas"]["Rejected"][];
         };
         Readiness: {
-            /** @description database, model, self_test: `ok: ...` when it passes, the reason otherwise */
+            /** @description database, model, self_test, serving (the candidate chosen on this host, and why): `ok: ...` when it passes, the reason otherwise */
             checks: {
                 [key: string]: string;
             };
@@ -2612,6 +2630,20 @@ export interface components {
         ReviewRequest: {
             /** @description one of the served model's classes */
             label: string;
+        };
+        ServingSelection: {
+            /** @description the choice was measured earlier on this host */
+            cached: boolean;
+            /** @description the candidate this worker serves */
+            chosen: string;
+            /** @description cpu, instruction_set, machine */
+            host: {
+                [key: string]: string;
+            };
+            /** @description INFERENCE_ENGINE and MODEL_PRECISION both set */
+            pinned: boolean;
+            reason: string;
+            trials: components["schemas"]["CandidateTrial"][];
         };
         SessionState: {
             /** @description false: this host may write anonymously */

@@ -9,6 +9,7 @@ import {
   modelList,
   modelVersion,
   predictionLog,
+  servingSelection,
   sessionState,
 } from './fixtures'
 
@@ -35,6 +36,20 @@ beforeEach(() => {
 })
 
 describe('models page', () => {
+  it('says which candidate serves on this host, why, and what each measured', async () => {
+    vi.mocked(api.listModels).mockResolvedValue(
+      modelList({ serving: 'v1', engine: 'openvino', selection: servingSelection() }),
+    )
+    const wrapper = mount(ModelsView, { global: { stubs: ['RouterLink'] } })
+    await flushPromises()
+    expect(wrapper.find('[data-test="chosen"]').text()).toBe('openvino/int8')
+    expect(wrapper.find('[data-test="selection"]').text()).toContain('3.10x onnxruntime/fp32')
+    const trials = wrapper.findAll('[data-test="trial"]').map((row) => row.text())
+    expect(trials).toHaveLength(3)
+    expect(trials[1]).toContain('0.200 ms')
+    expect(trials[2]).toContain('not served: golden set FAILED')
+  })
+
   it('sends the logged low-confidence predictions to the annotation queue with one click', async () => {
     const wrapper = mount(ModelsView, { global: { stubs: ['RouterLink'] } })
     await flushPromises()

@@ -19,6 +19,7 @@ import type {
   Progress,
   QueueResult,
   ReviewList,
+  ServingSelection,
   SessionState,
   Suggestion,
 } from '../../src/api/client'
@@ -129,6 +130,43 @@ export const modelList = (fields: Partial<ModelList> = {}): ModelList => ({
   models: [],
   serving: null,
   engine: null,
+  selection: null,
+  ...fields,
+})
+
+export const servingSelection = (fields: Partial<ServingSelection> = {}): ServingSelection => ({
+  chosen: 'openvino/int8',
+  reason:
+    'fastest passing, p50 0.200 ms = 3.10x onnxruntime/fp32 (0.620 ms) on Test CPU [avx512-vnni]',
+  trials: [
+    {
+      candidate: 'onnxruntime/fp32',
+      precision: 'fp32',
+      passed: true,
+      latency_p50_ms: 0.62,
+      calls: 80,
+      detail: 'passed',
+    },
+    {
+      candidate: 'openvino/int8',
+      precision: 'int8',
+      passed: true,
+      latency_p50_ms: 0.2,
+      calls: 90,
+      detail: 'passed',
+    },
+    {
+      candidate: 'onnxruntime/int8',
+      precision: 'int8',
+      passed: false,
+      latency_p50_ms: null,
+      calls: 0,
+      detail: 'golden set FAILED',
+    },
+  ],
+  host: { cpu: 'Test CPU', instruction_set: 'avx512-vnni', machine: 'x86_64' },
+  pinned: false,
+  cached: false,
   ...fields,
 })
 
