@@ -12,10 +12,16 @@ One QDQ file per *format*, because the runtimes want different ones (params.yaml
   keep U8S8 exact on AVX2 without VNNI (docs, FAQ).
 - `tensorrt` (models/int8_tensorrt): S8S8 with zero points of 0, the explicit INT8 TensorRT builds
   from (TensorRT developer guide, "Explicit quantization": symmetric signed INT8 only).
+
+Accuracy-aware INT8 (`quantize_with_backoff`): when plain post-training quantization is over the
+gate, the nodes that lose the most signal stay in FP32 and the model is quantized again, with more
+of them each time, up to `quantize.max_fp32_nodes`.
 """
 
+import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +32,12 @@ from onnxruntime.quantization import (
     QuantType,
     quant_pre_process,
     quantize_static,
+)
+from onnxruntime.quantization.qdq_loss_debug import (
+    collect_activations,
+    compute_activation_error,
+    create_activation_matching,
+    modify_model_output_intermediate_tensors,
 )
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
@@ -78,8 +90,7 @@ def quantize_int8(
     spec = formats[format_name]
     int8_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32_path), str(prepared))  # shape inference + graph cleanup
+        prepared = prepare(fp32_path, Path(tmp))
         try:
             activation_type = QuantType[spec["activation_type"]]
             weight_type = QuantType[spec["weight_type"]]
@@ -104,6 +115,148 @@ def quantize_int8(
         )
 
 
+def prepare(fp32_path: Path, directory: Path) -> Path:
+    """ONNX Runtime's pre-processing of `fp32_path` (shape inference + graph cleanup) into
+    `directory`: the graph whose node names `nodes_to_exclude` refers to."""
+    prepared = directory / "prepared.onnx"
+    quant_pre_process(str(fp32_path), str(prepared))
+    return prepared
+
+
+@dataclass(frozen=True)
+class NodeError:
+    """One quantized node of the FP32 graph and the signal its quantization loses.
+
+    `sqnr_db` is the SQNR (dB) of the node's output in the INT8 model against the FP32 model,
+    `input_sqnr_db` that of its worst activation input (the INT8 model's input quantization for the
+    first layer); `loss_db` = input_sqnr_db - sqnr_db is what this node adds: its weights' and its
+    output's quantization, not the error it inherits from the layers before.
+    """
+
+    node: str
+    op_type: str
+    sqnr_db: float
+    input_sqnr_db: float
+
+    @property
+    def loss_db(self) -> float:
+        return self.input_sqnr_db - self.sqnr_db
+
+    def as_dict(self) -> dict:
+        return {
+            "node": self.node,
+            "op_type": self.op_type,
+            "sqnr_db": round(self.sqnr_db, 3),
+            "loss_db": round(self.loss_db, 3),
+        }
+
+
+class _Batches(CalibrationDataReader):
+    def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 64):
+        self.feeds = iter([{input_name: images[i : i + batch_size]} for i in range(0, len(images), batch_size)])
+
+    def get_next(self) -> dict | None:
+        return next(self.feeds, None)
+
+
+def rank_nodes(fp32_path: Path, int8_path: Path, input_name: str, images: np.ndarray) -> list[NodeError]:
+    """The nodes of `fp32_path`'s prepared graph that `int8_path` quantizes, the worst first.
+
+    ONNX Runtime's QDQ debugger (onnxruntime.quantization.qdq_loss_debug; ONNX Runtime docs,
+    "Quantize ONNX models", Quantization Debugging): both models are augmented to output every
+    activation (`modify_model_output_intermediate_tensors`), run on `images` (float32 (N, C, H, W))
+    (`collect_activations`), matched tensor by tensor (`create_activation_matching`) and compared
+    as SQNR (`compute_activation_error`, "xmodel_err": FP32 vs the INT8 model's dequantized tensor).
+    A node is ranked by the dB it loses (NodeError.loss_db), so the error that accumulates along the
+    graph does not put the last layers first by default.
+    """
+    import onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        prepared = prepare(fp32_path, directory)
+        activations = {}
+        for name, path in (("float", prepared), ("qdq", int8_path)):
+            augmented = directory / f"{name}_augmented.onnx"
+            modify_model_output_intermediate_tensors(str(path), str(augmented))
+            activations[name] = collect_activations(str(augmented), _Batches(input_name, images))
+        graph = onnx.load(str(prepared)).graph
+    matching = create_activation_matching(activations["qdq"], activations["float"])
+    errors = compute_activation_error(matching)
+    sqnr = {name: value["xmodel_err"] for name, value in errors.items() if "xmodel_err" in value}
+    initializers = {tensor.name for tensor in graph.initializer}
+    ranked = []
+    for node in graph.node:
+        if not node.name or not node.output or node.output[0] not in sqnr:
+            continue
+        inputs = [sqnr.get(name, math.inf) for name in node.input if name and name not in initializers]
+        worst_input = min(inputs, default=math.inf)
+        if math.isinf(worst_input):  # an input the INT8 model does not quantize: as exact as FP32
+            worst_input = 20 * math.log10(1 / np.finfo(np.float64).eps)
+        ranked.append(NodeError(node.name, node.op_type, sqnr[node.output[0]], worst_input))
+    return sorted(ranked, key=lambda error: error.loss_db, reverse=True)
+
+
+def backoff_steps(max_nodes: int, candidates: int) -> list[int]:
+    """How many of the worst nodes each retry keeps in FP32: 1, 2, 4, ... and then the cap,
+    min(max_nodes, candidates)."""
+    cap = min(max_nodes, candidates)
+    steps, count = [], 1
+    while count < cap:
+        steps.append(count)
+        count *= 2
+    return steps + [cap] if cap > 0 else []
+
+
+@dataclass
+class BackoffResult:
+    """What `quantize_with_backoff` did: the nodes finally kept in FP32 (empty when plain INT8
+    passed), the judge's verdict on the model left at int8_path, every attempt as
+    (fp32 nodes, verdict), and the ranking (empty when none was needed)."""
+
+    fp32_nodes: list[str]
+    verdict: object
+    attempts: list[tuple[list[str], object]] = field(default_factory=list)
+    ranking: list[NodeError] = field(default_factory=list)
+
+
+def quantize_with_backoff(
+    fp32_path: Path,
+    int8_path: Path,
+    input_name: str,
+    calibration: np.ndarray,
+    settings: dict,
+    format_name: str,
+    judge: Callable[[Path], object],
+    max_fp32_nodes: int,
+) -> BackoffResult:
+    """Accuracy-aware INT8: quantize, and while `judge(int8_path)` says the model is over the gate
+    (a verdict with a `passed` attribute, e.g. budgets.Int8Gate), keep more of the nodes that cost
+    the accuracy in FP32 and quantize again.
+
+    The nodes are ranked once, on the plain INT8 model, by ONNX Runtime's QDQ debugger
+    (`rank_nodes`, on the calibration images). Retries exclude the 1, 2, 4, ... worst of them
+    (`nodes_to_exclude` of ONNX Runtime's quantize_static, "Quantize ONNX models": nodes left in
+    float) up to `max_fp32_nodes`; the first that passes is kept. When none does, int8_path holds the
+    last attempt and the verdict says so: the caller fails. `max_fp32_nodes` 0 is plain INT8 only.
+    """
+    quantize_int8(fp32_path, int8_path, input_name, calibration, settings, format_name)
+    verdict = judge(int8_path)
+    result = BackoffResult([], verdict, [([], verdict)])
+    if getattr(verdict, "passed") or max_fp32_nodes <= 0:
+        return result
+    result.ranking = rank_nodes(fp32_path, int8_path, input_name, calibration)
+    for count in backoff_steps(max_fp32_nodes, len(result.ranking)):
+        nodes = [error.node for error in result.ranking[:count]]
+        quantize_int8(fp32_path, int8_path, input_name, calibration, settings, format_name, nodes)
+        verdict = judge(int8_path)
+        result.fp32_nodes, result.verdict = nodes, verdict
+        result.attempts.append((nodes, verdict))
+        if getattr(verdict, "passed"):
+            break
+    return result
+
+
 def advice(settings: dict) -> str:
     """Which setting to change when INT8 is over budget, and why, for this CPU."""
     level = host.instruction_set()
@@ -113,6 +266,7 @@ def advice(settings: dict) -> str:
             "saturate with 8-bit weights: set quantize.formats.cpu.reduce_range: true (7-bit weights)"
         )
     return (
-        "raise quantize.calibration_samples, try quantize.calibrate_method: Percentile or Entropy "
-        "(outliers widen MinMax ranges), or train longer; requirements.max_int8_accuracy_drop is the budget"
+        "raise quantize.calibration_samples or quantize.max_fp32_nodes (layers kept in FP32), try "
+        "quantize.calibrate_method: Percentile or Entropy (outliers widen MinMax ranges), or train longer; "
+        "requirements.max_int8_accuracy_drop and min_int8_agreement are the budgets"
     )

@@ -99,11 +99,15 @@ class EpochResult:
 @dataclass
 class FitResult:
     """What `fit` leaves: the best epoch's accuracy and weights (None without validation, i.e. on
-    ranks other than 0) and every epoch's figures."""
+    ranks other than 0), which epoch that was (0: the weights before training, with
+    `validate_first`), the validation accuracy before training (None without `validate_first`)
+    and every epoch's figures."""
 
     best_accuracy: float = -1.0
     best_state: dict | None = None
     history: list[EpochResult] = field(default_factory=list)
+    best_epoch: int | None = None
+    initial_accuracy: float | None = None
 
 
 def live_logger(
@@ -147,6 +151,7 @@ def fit(
     amp: bool = False,
     on_epoch: Callable[[EpochResult], None] | None = None,
     desc: str = "epoch",
+    validate_first: bool = False,
 ) -> FitResult:
     """Train `model` for `epochs` passes over `train_loader` and keep its best weights.
 
@@ -157,7 +162,9 @@ def fit(
     autocast with gradient scaling, on CUDA only. With `val_loader` None (ranks other than 0) no
     validation runs and nothing is kept; otherwise after each epoch the validation loss and
     accuracy are measured, `on_epoch` is called with them, and a copy of the weights is kept when
-    the accuracy beats every earlier epoch's. The model is left with its last epoch's weights:
+    the accuracy beats every earlier epoch's. With `validate_first` the weights before the first
+    epoch are the first candidate (epoch 0; prune's pruned model before its fine-tune): training
+    that only makes validation worse keeps them. The model is left with its last epoch's weights:
     load `best_state` to use the best ones.
     """
     device = device or next(model.parameters()).device
@@ -166,6 +173,10 @@ def fit(
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
     sampler = getattr(train_loader, "sampler", None)
     result = FitResult()
+    if validate_first and val_loader is not None:
+        _, result.initial_accuracy = evaluate_loss_accuracy(model, val_loader, device)
+        result.best_accuracy, result.best_epoch = result.initial_accuracy, 0
+        result.best_state = copy.deepcopy(model.state_dict())
     for epoch in range(1, epochs + 1):
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
@@ -195,6 +206,6 @@ def fit(
         if on_epoch is not None:
             on_epoch(row)
         if val_accuracy > result.best_accuracy:
-            result.best_accuracy = val_accuracy
+            result.best_accuracy, result.best_epoch = val_accuracy, epoch
             result.best_state = copy.deepcopy(model.state_dict())
     return result

@@ -3,7 +3,8 @@
 Hinton, Vinyals, Dean (2015), "Distilling the Knowledge in a Neural Network": the student learns
 from the teacher's softened outputs, softmax(logits / T), mixed with the true labels. The student's
 architecture and width, T and the mix are `distill.*` in params.yaml; it trains on the same train
-split, keeps the weights with the best validation accuracy, and is evaluated on the test split like
+split, keeps the weights of the epoch with the best validation accuracy (metrics/distill.json
+`kept`: "epoch <n>", with its `val_accuracy_kept`), and is evaluated on the test split like
 the teacher (reports/evaluation/student). Its per-epoch loss and accuracy are logged with DVCLive in
 reports/distill/ (metrics.json, plots/metrics/*.tsv), beside the teacher's reports/train/, for
 `dvc exp show` and `dvc plots`. `serve.model: student` ships it through export -> quantize ->
@@ -100,7 +101,7 @@ def distill(params: dict) -> dict:
     )
     live.summary["best_val_accuracy"] = round(result.best_accuracy, 6)
     live.end()
-    student.load_state_dict(result.best_state)
+    student.load_state_dict(result.best_state)  # the best epoch by validation accuracy
     save_checkpoint(student, STUDENT_CHECKPOINT, classes, student_params, preprocess, origin=origin)
 
     student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights
@@ -132,6 +133,8 @@ def distill(params: dict) -> dict:
         "student_parameters": sizes["student"],
         "student_vs_teacher_parameters": round(sizes["student"] / sizes["teacher"], 4),
         "student_vs_teacher_accuracy": round(accuracy["student"] / max(accuracy["teacher"], 1e-9), 4),
+        "kept": f"epoch {result.best_epoch}",  # the candidate with the best validation accuracy
+        "val_accuracy_kept": round(result.best_accuracy, 6),
     }
     write_json(DISTILL_METRICS, metrics)
     return metrics

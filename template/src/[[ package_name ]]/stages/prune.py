@@ -6,7 +6,10 @@ https://github.com/VainF/Torch-Pruning) traces the layers that depend on each ot
 batch norm, the next conv's inputs, residual additions) and removes the same channels from all of
 them, so the pruned model is really smaller and faster: its tensors have fewer channels, unlike
 masks that keep the dense size. The least important channels (L2 norm of their weights) go, to
-`prune.ratio` of each layer's channels; the classifier's outputs are kept. The stage reports
+`prune.ratio` of each layer's channels; the classifier's outputs are kept. The model kept is the
+best of the candidates by validation accuracy: the pruned model before fine-tuning and each
+fine-tune epoch (metrics/prune.json `kept`: "before_fine_tune" or "epoch <n>"), so a fine-tune that
+makes the model worse does not ship. The stage reports
 parameters, MACs, checkpoint size and batch-1 latency before and after (metrics/prune.json); the
 fine-tune's per-epoch loss and accuracy are logged with DVCLive in reports/prune/ (metrics.json,
 plots/metrics/*.tsv), beside the teacher's reports/train/, for `dvc exp show` and `dvc plots`.
@@ -75,10 +78,13 @@ def profile(model: nn.Module, example: torch.Tensor, runs: int, warmup: int) -> 
     return {"parameters": int(parameters), "macs": int(macs), **latency_ms(model, example, runs, warmup)}
 
 
-def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> None:
-    """`prune.epochs` epochs of cross-entropy on the train split; keeps the best validation epoch.
+def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> dict:
+    """`prune.epochs` epochs of cross-entropy on the train split; loads the best candidate by
+    validation accuracy into `model`: the weights before fine-tuning or one epoch's.
 
-    Each epoch's train/val loss and val accuracy go to DVCLive in PRUNE_LIVE_DIR.
+    Each epoch's train/val loss and val accuracy go to DVCLive in PRUNE_LIVE_DIR. Returns which
+    candidate was kept ({"kept": "before_fine_tune" | "epoch <n>", "val_accuracy_kept",
+    "val_accuracy_before_fine_tune"}).
     """
     settings = params["prune"]
     loader = DataLoader(
@@ -98,11 +104,16 @@ def fine_tune(model: nn.Module, params: dict, train_set, val_set) -> None:
         optimizer=optimizer,
         on_epoch=live_logger(live, "prune: fine-tune "),
         desc="fine-tune epoch",
+        validate_first=True,
     )
     live.summary["best_val_accuracy"] = round(result.best_accuracy, 6)
     live.end()
-    if result.best_state is not None:
-        model.load_state_dict(result.best_state)
+    model.load_state_dict(result.best_state)
+    return {
+        "kept": "before_fine_tune" if result.best_epoch == 0 else f"epoch {result.best_epoch}",
+        "val_accuracy_kept": round(result.best_accuracy, 6),
+        "val_accuracy_before_fine_tune": round(result.initial_accuracy, 6),
+    }
 
 
 def main() -> None:
@@ -122,7 +133,7 @@ def main() -> None:
     model = prune_channels(copy.deepcopy(teacher), example, float(settings["ratio"]))
     pruned_logits = predict_logits(model, test_set, desc="pruned on test")
     pruned_accuracy = float((pruned_logits.argmax(1) == labels).mean())
-    fine_tune(model, params, train_set, val_set)
+    kept = fine_tune(model, params, train_set, val_set)
     model.eval()
     teacher_meta = {"architecture": type(teacher).__name__}
     origin = {"kind": "pruned", "teacher": CHECKPOINT.as_posix(), "ratio": float(settings["ratio"])}
@@ -150,6 +161,7 @@ def main() -> None:
     )
     metrics = {
         "ratio": float(settings["ratio"]),
+        **kept,
         "before": before | {"accuracy": round(teacher_accuracy, 6)},
         "after": after
         | {"accuracy": round(accuracy, 6), "accuracy_before_fine_tune": round(pruned_accuracy, 6)},
@@ -165,7 +177,11 @@ def main() -> None:
             f"{name:<14}{row['parameters']:>10}{row['macs']:>12}{row['size_bytes'] / 1024:>10.1f}"
             f"{row['latency_p50_ms']:>9.3f}{row['latency_p99_ms']:>9.3f}{row['accuracy']:>10.4f}"
         )
-    print(f"prune: accuracy {pruned_accuracy:.4f} right after pruning, {accuracy:.4f} after fine-tuning")
+    print(
+        f"prune: test accuracy {pruned_accuracy:.4f} right after pruning, {accuracy:.4f} kept "
+        f"({kept['kept']}: validation {kept['val_accuracy_kept']:.4f}, "
+        f"{kept['val_accuracy_before_fine_tune']:.4f} before fine-tuning)"
+    )
 
 
 if __name__ == "__main__":
