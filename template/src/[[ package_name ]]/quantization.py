@@ -125,16 +125,18 @@ def prepare(fp32_path: Path, directory: Path) -> Path:
 
 @dataclass(frozen=True)
 class NodeError:
-    """One quantized node of the FP32 graph and the signal its quantization loses.
+    """One quantized step of the FP32 graph and the signal its quantization loses.
 
-    `sqnr_db` is the SQNR (dB) of the node's output in the INT8 model against the FP32 model,
-    `input_sqnr_db` that of its worst activation input (the INT8 model's input quantization for the
-    first layer); `loss_db` = input_sqnr_db - sqnr_db is what this node adds: its weights' and its
-    output's quantization, not the error it inherits from the layers before.
+    `nodes` are the FP32 graph's nodes between two quantized tensors, in graph order: a Conv and
+    the Relu that ONNX Runtime's QDQ format fuses into it, a ReduceMean and the Reshape after it;
+    the last one produces the quantized tensor. `sqnr_db` is that tensor's SQNR (dB) in the INT8
+    model against the FP32 model, `input_sqnr_db` that of its worst quantized input (the INT8
+    model's input quantization for the first layer); `loss_db` = input_sqnr_db - sqnr_db is what
+    these nodes add (their weights' and output's quantization), not the error they inherit.
     """
 
-    node: str
-    op_type: str
+    nodes: tuple[str, ...]
+    op_types: tuple[str, ...]
     sqnr_db: float
     input_sqnr_db: float
 
@@ -144,8 +146,8 @@ class NodeError:
 
     def as_dict(self) -> dict:
         return {
-            "node": self.node,
-            "op_type": self.op_type,
+            "nodes": list(self.nodes),
+            "op_types": list(self.op_types),
             "sqnr_db": round(self.sqnr_db, 3),
             "loss_db": round(self.loss_db, 3),
         }
@@ -160,15 +162,16 @@ class _Batches(CalibrationDataReader):
 
 
 def rank_nodes(fp32_path: Path, int8_path: Path, input_name: str, images: np.ndarray) -> list[NodeError]:
-    """The nodes of `fp32_path`'s prepared graph that `int8_path` quantizes, the worst first.
+    """The quantized steps of `fp32_path`'s prepared graph in `int8_path`, the worst first.
 
     ONNX Runtime's QDQ debugger (onnxruntime.quantization.qdq_loss_debug; ONNX Runtime docs,
     "Quantize ONNX models", Quantization Debugging): both models are augmented to output every
     activation (`modify_model_output_intermediate_tensors`), run on `images` (float32 (N, C, H, W))
     (`collect_activations`), matched tensor by tensor (`create_activation_matching`) and compared
     as SQNR (`compute_activation_error`, "xmodel_err": FP32 vs the INT8 model's dequantized tensor).
-    A node is ranked by the dB it loses (NodeError.loss_db), so the error that accumulates along the
-    graph does not put the last layers first by default.
+    Each quantized tensor's step (the nodes between it and the quantized tensors it reads) is ranked
+    by the dB it loses (NodeError.loss_db), so the error that accumulates along the graph does not
+    put the last layers first by default.
     """
     import onnx
 
@@ -184,16 +187,35 @@ def rank_nodes(fp32_path: Path, int8_path: Path, input_name: str, images: np.nda
     matching = create_activation_matching(activations["qdq"], activations["float"])
     errors = compute_activation_error(matching)
     sqnr = {name: value["xmodel_err"] for name, value in errors.items() if "xmodel_err" in value}
+    exact = 20 * math.log10(1 / np.finfo(np.float64).eps)  # an input INT8 leaves in float
     initializers = {tensor.name for tensor in graph.initializer}
+    producers = {output: node for node in graph.node for output in node.output}
+    order = {id(node): index for index, node in enumerate(graph.node)}
     ranked = []
     for node in graph.node:
         if not node.name or not node.output or node.output[0] not in sqnr:
             continue
-        inputs = [sqnr.get(name, math.inf) for name in node.input if name and name not in initializers]
-        worst_input = min(inputs, default=math.inf)
-        if math.isinf(worst_input):  # an input the INT8 model does not quantize: as exact as FP32
-            worst_input = 20 * math.log10(1 / np.finfo(np.float64).eps)
-        ranked.append(NodeError(node.name, node.op_type, sqnr[node.output[0]], worst_input))
+        group, inputs, pending = {id(node): node}, [], list(node.input)
+        while pending:  # back through the unquantized tensors to the quantized ones this step reads
+            tensor = pending.pop()
+            if not tensor or tensor in initializers:
+                continue
+            if tensor in sqnr:
+                inputs.append(sqnr[tensor])
+            elif tensor in producers and id(producers[tensor]) not in group:
+                group[id(producers[tensor])] = producers[tensor]
+                pending.extend(producers[tensor].input)
+            elif tensor not in producers:
+                inputs.append(exact)
+        members = sorted(group.values(), key=lambda member: order[id(member)])
+        ranked.append(
+            NodeError(
+                tuple(member.name for member in members),
+                tuple(member.op_type for member in members),
+                sqnr[node.output[0]],
+                min(inputs, default=exact),
+            )
+        )
     return sorted(ranked, key=lambda error: error.loss_db, reverse=True)
 
 
@@ -235,10 +257,12 @@ def quantize_with_backoff(
     the accuracy in FP32 and quantize again.
 
     The nodes are ranked once, on the plain INT8 model, by ONNX Runtime's QDQ debugger
-    (`rank_nodes`, on the calibration images). Retries exclude the 1, 2, 4, ... worst of them
-    (`nodes_to_exclude` of ONNX Runtime's quantize_static, "Quantize ONNX models": nodes left in
-    float) up to `max_fp32_nodes`; the first that passes is kept. When none does, int8_path holds the
-    last attempt and the verdict says so: the caller fails. `max_fp32_nodes` 0 is plain INT8 only.
+    (`rank_nodes`, on the calibration images), in steps: the nodes between two quantized tensors
+    (a Conv with the Relu QDQ fuses into it is one step). Retries keep the 1, 2, 4, ... worst steps
+    in FP32 (`nodes_to_exclude` of ONNX Runtime's quantize_static; ONNX Runtime docs, "Quantize
+    ONNX models": nodes to exclude stay in float), up to `max_fp32_nodes` steps; the first that
+    passes is kept. When none does, int8_path holds the last attempt and the verdict says so: the
+    caller fails. `max_fp32_nodes` 0 is plain INT8 only.
     """
     quantize_int8(fp32_path, int8_path, input_name, calibration, settings, format_name)
     verdict = judge(int8_path)
@@ -247,7 +271,7 @@ def quantize_with_backoff(
         return result
     result.ranking = rank_nodes(fp32_path, int8_path, input_name, calibration)
     for count in backoff_steps(max_fp32_nodes, len(result.ranking)):
-        nodes = [error.node for error in result.ranking[:count]]
+        nodes = [node for error in result.ranking[:count] for node in error.nodes]
         quantize_int8(fp32_path, int8_path, input_name, calibration, settings, format_name, nodes)
         verdict = judge(int8_path)
         result.fp32_nodes, result.verdict = nodes, verdict

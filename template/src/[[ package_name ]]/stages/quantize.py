@@ -97,7 +97,7 @@ def main() -> None:
             **gate.as_metrics(),
             "fp32_nodes": result.fp32_nodes,
             "attempts": [
-                {"fp32_nodes": len(nodes), **{key: verdict.as_metrics()[key] for key in ATTEMPT_KEYS}}
+                {"fp32_node_count": len(nodes), **{key: verdict.as_metrics()[key] for key in ATTEMPT_KEYS}}
                 for nodes, verdict in result.attempts
             ],
             "node_ranking": [error.as_dict() for error in result.ranking[: max(max_fp32_nodes, 8)]],
