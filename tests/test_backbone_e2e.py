@@ -37,7 +37,9 @@ def backbone_project(tmp_path_factory):
     params["train"]["epochs"] = 4
     params["distill"]["epochs"] = 2
     params["prune"].update(epochs=1, latency_runs=20)
-    params["requirements"].update(min_test_accuracy=0, max_int8_accuracy_drop=1.0, max_p99_latency_ms=1000)
+    params["requirements"].update(
+        min_test_accuracy=0, max_int8_accuracy_drop=1.0, min_int8_agreement=0.0, max_p99_latency_ms=1000
+    )
     params["benchmark"].update(runs=20, warmup=2)
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     output = run_in(project, "dvc", "repro").stdout
