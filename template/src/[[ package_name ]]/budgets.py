@@ -68,7 +68,8 @@ class BudgetResult:
         relation = "at least" if self.name.startswith("min_") else "at most"
         measured = "not measured" if self.measured is None else f"measured {self.measured:.6g}"
         note = f", {self.note}" if self.note else ""
-        return f"requirements.{self.name}: {measured}, allowed {relation} {self.allowed:.6g}{note} ({self.source})"
+        allowed = f"allowed {relation} {self.allowed:.6g}{note}"
+        return f"requirements.{self.name}: {measured}, {allowed} ({self.source})"
 
 
 def split_key(name: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import onnx
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -153,14 +154,6 @@ class NodeError:
         }
 
 
-class _Batches(CalibrationDataReader):
-    def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 64):
-        self.feeds = iter([{input_name: images[i : i + batch_size]} for i in range(0, len(images), batch_size)])
-
-    def get_next(self) -> dict | None:
-        return next(self.feeds, None)
-
-
 def rank_nodes(fp32_path: Path, int8_path: Path, input_name: str, images: np.ndarray) -> list[NodeError]:
     """The quantized steps of `fp32_path`'s prepared graph in `int8_path`, the worst first.
 
@@ -173,8 +166,6 @@ def rank_nodes(fp32_path: Path, int8_path: Path, input_name: str, images: np.nda
     by the dB it loses (NodeError.loss_db), so the error that accumulates along the graph does not
     put the last layers first by default.
     """
-    import onnx
-
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         prepared = prepare(fp32_path, directory)
@@ -182,7 +173,8 @@ def rank_nodes(fp32_path: Path, int8_path: Path, input_name: str, images: np.nda
         for name, path in (("float", prepared), ("qdq", int8_path)):
             augmented = directory / f"{name}_augmented.onnx"
             modify_model_output_intermediate_tensors(str(path), str(augmented))
-            activations[name] = collect_activations(str(augmented), _Batches(input_name, images))
+            reader = ArrayCalibrationReader(input_name, images)
+            activations[name] = collect_activations(str(augmented), reader)
         graph = onnx.load(str(prepared)).graph
     matching = create_activation_matching(activations["qdq"], activations["float"])
     errors = compute_activation_error(matching)
@@ -267,7 +259,7 @@ def quantize_with_backoff(
     quantize_int8(fp32_path, int8_path, input_name, calibration, settings, format_name)
     verdict = judge(int8_path)
     result = BackoffResult([], verdict, [([], verdict)])
-    if getattr(verdict, "passed") or max_fp32_nodes <= 0:
+    if verdict.passed or max_fp32_nodes <= 0:
         return result
     result.ranking = rank_nodes(fp32_path, int8_path, input_name, calibration)
     for count in backoff_steps(max_fp32_nodes, len(result.ranking)):
@@ -276,7 +268,7 @@ def quantize_with_backoff(
         verdict = judge(int8_path)
         result.fp32_nodes, result.verdict = nodes, verdict
         result.attempts.append((nodes, verdict))
-        if getattr(verdict, "passed"):
+        if verdict.passed:
             break
     return result
 

@@ -33,9 +33,9 @@ import json
 import shutil
 import sys
 
-from ..artifacts import verify_manifest, write_manifest
 import numpy as np
 
+from ..artifacts import verify_manifest, write_manifest
 from ..budgets import int8_gate
 from ..data.dataset import batches, load_split
 from ..data.preprocessing import PreprocessConfig
@@ -44,12 +44,15 @@ from ..paths import INT8_DIR, INT8_TENSORRT_DIR, ONNX_DIR, SPLITS_DIR
 from ..paths import QUANTIZE_METRICS as METRICS
 from ..quantization import advice, calibration_images, quantize_with_backoff
 from ..runtime import host
-from ..runtime.engines import OnnxRuntimeEngine, predict_batched
+from ..runtime.engines import OnnxRuntimeEngine
 from ..runtime.golden import derive_golden
-
 
 FORMAT_DIRS = {"cpu": INT8_DIR, "tensorrt": INT8_TENSORRT_DIR}
 SPLITS = ("train", "val", "test")
+
+# each attempt's figures in metrics/quantize.json (formats.<name>.attempts)
+ATTEMPT_KEYS = ("int8_accuracy", "accuracy_drop", "agreement", "changed_predictions", "logit_error", "passed")
+
 
 
 def split_logits(engine, splits: dict) -> np.ndarray:
@@ -70,7 +73,9 @@ def main() -> None:
     fp32_path, manifest = verify_manifest(ONNX_DIR)
     config = PreprocessConfig(**manifest["preprocess"])
     splits = {name: load_split(SPLITS_DIR, name, params["data"], config) for name in SPLITS}
-    calibration = calibration_images(splits["train"], int(settings["calibration_samples"]), int(params["seed"]))
+    calibration = calibration_images(
+        splits["train"], int(settings["calibration_samples"]), int(params["seed"])
+    )
     labels = np.concatenate([splits[name].labels.numpy() for name in SPLITS])
     is_test = np.concatenate([np.full(len(splits[name]), name == "test") for name in SPLITS])
     fp32_logits = split_logits(OnnxRuntimeEngine(fp32_path, manifest), splits)
@@ -86,7 +91,14 @@ def main() -> None:
             shutil.rmtree(directory)
         try:
             result = quantize_with_backoff(
-                fp32_path, int8_path, manifest["input_name"], calibration, settings, name, judge, max_fp32_nodes
+                fp32_path,
+                int8_path,
+                manifest["input_name"],
+                calibration,
+                settings,
+                name,
+                judge,
+                max_fp32_nodes,
             )
         except ValueError as error:
             sys.exit(str(error))
@@ -104,8 +116,9 @@ def main() -> None:
             "settings": {key: format_settings[key] for key in sorted(format_settings)},
         }
         if len(result.attempts) > 1:
+            plain = result.attempts[0][1].describe()
             kept = f"{len(result.fp32_nodes)} node(s) kept in FP32 ({', '.join(result.fp32_nodes)})"
-            print(f"quantize ({name} format): plain INT8 over the gate ({result.attempts[0][1].describe()}); {kept}")
+            print(f"quantize ({name} format): plain INT8 over the gate ({plain}); {kept}")
         print(f"quantize ({name} format): {'pass' if gate.passed else 'FAIL'}  {gate.describe()}")
         if not gate.passed:
             shutil.rmtree(directory)
@@ -126,7 +139,9 @@ def main() -> None:
         golden_entry = derive_golden(
             ONNX_DIR, manifest, directory, OnnxRuntimeEngine(int8_path, manifest), params["golden"]["int8"]
         )
-        fields = {key: value for key, value in manifest.items() if key not in {"file", "sha256", "size_bytes"}}
+        fields = {
+            key: value for key, value in manifest.items() if key not in {"file", "sha256", "size_bytes"}
+        }
         fields.update(
             precision="int8",
             source_sha256=manifest["sha256"],
@@ -144,7 +159,11 @@ def main() -> None:
     served = formats["cpu"]  # the CPU format's figures at the top: what is served without a GPU
     metrics = {
         "fp32_accuracy": round(float((fp32_logits.argmax(1) == labels)[is_test].mean()), 6),
-        **{key: value for key, value in served.items() if key not in {"directory", "settings", "attempts", "node_ranking"}},
+        **{
+            key: value
+            for key, value in served.items()
+            if key not in {"directory", "settings", "attempts", "node_ranking"}
+        },
         "max_fp32_nodes": max_fp32_nodes,
         "calibration_samples": len(calibration),
         "formats": formats,
@@ -154,9 +173,6 @@ def main() -> None:
     if failures:
         sys.exit("\n".join(failures))
     print(f"quantize: {json.dumps({key: value for key, value in metrics.items() if key != 'formats'})}")
-
-
-ATTEMPT_KEYS = ("int8_accuracy", "accuracy_drop", "agreement", "changed_predictions", "logit_error", "passed")
 
 
 if __name__ == "__main__":
