@@ -54,7 +54,6 @@ SPLITS = ("train", "val", "test")
 ATTEMPT_KEYS = ("int8_accuracy", "accuracy_drop", "agreement", "changed_predictions", "logit_error", "passed")
 
 
-
 def split_logits(engine, splits: dict) -> np.ndarray:
     """float32 (N, K) logits of `engine` for every image of `splits`, split after split, in order."""
     chunks = [
