@@ -212,7 +212,8 @@ def test_act_train_on_cpu_and_model_review_updates_one_comment(act_project, tmp_
     report = (artifacts / "model-review" / "reports" / "model-review.md").read_text()
     assert report.startswith("<!-- model-review -->")
     assert re.search(r"\| \*\*accuracy\*\* \| 0\.\d+ \| 0\.\d+ \| [+-]", report), "accuracy base vs PR"
-    assert re.search(r"\| \*\*INT8 latency p50 \(ms\)\*\* \| [\d.]+ \| [\d.]+ \|", report)
+    assert re.search(r"\| \*\*served latency p50 \(ms\)\*\* \| [\d.]+ \| [\d.]+ \|", report)
+    assert re.search(r"\| \*\*ORT INT8 latency p50 \(ms\)\*\* \| [\d.]+ \| [\d.]+ \|", report)
     assert "| `train.epochs` | 3 | 6 |" in report
     assert re.search(
         r"\| `max_model_size_mb` \| 0\.001 \| [\d.]+ \(fail\) \| [\d.]+ \(fail\) \| ❌ \*\*FAIL\*\* \|",
