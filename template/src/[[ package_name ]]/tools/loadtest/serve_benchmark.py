@@ -2,7 +2,8 @@
 same machine, the same model file and the same request mix (digits as PNG and JPEG multipart
 uploads), at each concurrency in `serve_benchmark.concurrency` (params.yaml):
 
-- gunicorn: /api/predict under each configuration in `serve_benchmark.servers`;
+- gunicorn: /api/predict under each configuration in `serve_benchmark.servers` (`default`: the
+  settings' own defaults);
 - upload-check: the same server's /api/upload-check, which parses the upload and answers without
   decoding it: the HTTP stack's own limit (predict near it means decoding and the model cost little);
 - bentoml: BentoML serving the same ONNX file with adaptive batching (tools/loadtest/bento_service.py),
@@ -178,30 +179,44 @@ def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log
     return running(command, env, port, log)
 
 
-def print_table(rows: list[dict]) -> None:
-    """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx."""
+def print_table(rows: list[dict], ratio: dict) -> None:
+    """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx, and for the
+    /api/predict rows their throughput over the best gunicorn row's and over upload-check's."""
     header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}"
+    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}{'of best':>9}{'of upl.':>9}"
     print(header)
     print("-" * len(header))
     for row in rows:
+        found = ratio.get(f"{row['server']}@{row['concurrency']}", {})
+        shares = "".join(
+            f"{found[key]:>9.2f}" if key in found else f"{'':>9}" for key in ("of_best", "of_upload_check")
+        )
         print(
             f"{row['server']:<24}{row['concurrency']:>6}{row['rps']:>9.1f}{row['latency_p50_ms']:>9.2f}"
             f"{row['latency_p99_ms']:>9.2f}{row['requests']:>10}{row['errors']:>8}{row['server_errors']:>6}"
+            + shares
         )
 
 
 def ratios(rows: list[dict]) -> dict:
-    """Per concurrency: each predict row's throughput over upload-check's and over BentoML's."""
+    """Per concurrency: each /api/predict row's throughput over the best of them (`of_best`), over
+    upload-check's (`of_upload_check`) and over BentoML's (`of_bentoml`)."""
     by = {(row["server"], row["concurrency"]): row for row in rows}
+    best: dict[int, float] = {}
+    for (server, users), row in by.items():
+        if server.startswith("gunicorn"):
+            best[users] = max(best.get(users, 0.0), row["rps"])
     out: dict = {}
     for (server, users), row in by.items():
         if not server.startswith("gunicorn"):
             continue
+        found = out.setdefault(f"{server}@{users}", {})
+        if best[users]:
+            found["of_best"] = round(row["rps"] / best[users], 2)
         for peer, key in (("upload-check", "of_upload_check"), ("bentoml", "of_bentoml")):
             other = by.get((peer, users))
             if other and other["rps"]:
-                out.setdefault(f"{server}@{users}", {})[key] = round(row["rps"] / other["rps"], 2)
+                found[key] = round(row["rps"] / other["rps"], 2)
     return out
 
 
@@ -258,7 +273,7 @@ def main() -> None:
     }
     write_json(SERVE_BENCHMARK_REPORT, report)
     print()
-    print_table(rows)
+    print_table(rows, report["ratios"])
     for key, value in report["ratios"].items():
         print(f"{key}: " + ", ".join(f"{name} x{ratio}" for name, ratio in value.items()))
     print(f"written to {SERVE_BENCHMARK_REPORT}")
