@@ -36,7 +36,7 @@ import numpy as np
 
 from .registry import LoadedModel
 
-IDLE_CAP = 4  # a gap between a thread's predictions counts as at most this many times the threshold
+IDLE_CAP = 16  # a gap between a thread's predictions counts as at most this many times the threshold
 
 
 @dataclass(eq=False)

@@ -12,9 +12,11 @@ uploads), at each concurrency in `serve_benchmark.concurrency` (params.yaml):
 - in-process: the server's per-request work (decode, preprocess, engine, softmax) in threads,
   without HTTP.
 
-Load comes from locust (headless, tools/loadtest/upload_locustfile.py); every request is kept and
-summarised with the same latency keys as the benchmark stage. The table is printed and written to
-reports/serve_benchmark.json. Traffic stays on 127.0.0.1.
+Load comes from locust (headless, tools/loadtest/upload_locustfile.py), the servers taking turns
+(`serve_benchmark.rounds` turns each); every request is kept and summarised with the same latency
+keys as the benchmark stage. The table (with each /api/predict row's throughput over the best row's
+and over upload-check's) is printed and written to reports/serve_benchmark.json. Traffic stays on
+127.0.0.1.
 
     python -m <pkg>.tools.loadtest.serve_benchmark [--seconds 8] [--concurrency 1 8 32] [--skip-bentoml]
 """
@@ -179,6 +181,23 @@ def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log
     return running(command, env, port, log)
 
 
+def summarise_rounds(runs: list[list[dict]], skip_seconds: float) -> dict:
+    """`summarise` over several locust runs of one server at one concurrency, each with its own
+    warm-up: counts added up, req/s over their measured windows together, latency percentiles over
+    every answer kept."""
+    parts = [summarise(rows, skip_seconds) for rows in runs]
+    kept = []
+    for rows in runs:
+        first = min(row["start"] for row in rows) + skip_seconds
+        kept += [row for row in rows if row["start"] >= first]
+    ok = [row["seconds"] for row in kept if 200 <= row["status"] < 300 and row["error"] is None]
+    counts = {key: sum(part[key] for part in parts) for key in ("requests", "ok", "errors", "no_answer")}
+    counts["server_errors"] = sum(part["server_errors"] for part in parts)
+    window = sum(part["ok"] / part["rps"] for part in parts if part["rps"])  # seconds
+    rps = round(counts["ok"] / window, 1) if window else 0.0
+    return counts | {"rps": rps} | latency_summary(ok or [row["seconds"] for row in kept])
+
+
 def print_table(rows: list[dict], ratio: dict) -> None:
     """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx, and for the
     /api/predict rows their throughput over the best gunicorn row's and over upload-check's."""
@@ -230,6 +249,7 @@ def main() -> None:
     parser.add_argument("--skip-bentoml", action="store_true", help="no BentoML rows (no venv is created)")
     args = parser.parse_args()
     workers, warmup = int(settings["workers"]), float(settings["warmup_seconds"])
+    rounds = int(settings.get("rounds", 1))
     max_pixels = int(os.environ.get("MAX_IMAGE_PIXELS", "4000000"))
     rows: list[dict] = []
 
@@ -242,8 +262,9 @@ def main() -> None:
         files = image_files(test_pngs(int(settings["images"])), scratch_dir / "images")
         for users in args.concurrency:
             add("in-process", users, in_process(args.model_dir, files, users, args.seconds, max_pixels))
-        # Every server runs from the start; the runs take turns per concurrency, so that a busy
-        # moment on a shared machine does not land on one server only.
+        # Every server runs from the start; at each concurrency the runs take turns, `rounds` times
+        # (each a share of `seconds`, each round in another order), so that a busy moment on a
+        # shared machine does not land on one server only.
         targets = []  # (row name, port, path)
         for index, (name, extra) in enumerate(settings["servers"].items()):
             port, instance = free_port(), scratch_dir / f"instance-{name}"
@@ -256,18 +277,25 @@ def main() -> None:
             port, bento, log = free_port(), settings["bentoml"], scratch_dir / "bento.log"
             servers.enter_context(bentoml_server(port, args.model_dir, workers, bento, log))
             targets.append(("bentoml", port, "/predict"))
-        record = scratch_dir / "requests.jsonl"
+        record, images = scratch_dir / "requests.jsonl", str(scratch_dir / "images")
+        turn = args.seconds / rounds
         for users in args.concurrency:
-            for server, port, path in targets:
-                env = {"LOAD_IMAGES": str(scratch_dir / "images"), "LOAD_PATH": path, "LOAD_FIELD": "image"}
-                found = run_locust(f"http://127.0.0.1:{port}", users, args.seconds + warmup, record, env)
-                add(server, users, summarise(found, skip_seconds=warmup))
+            found: dict[str, list[list[dict]]] = {server: [] for server, _, _ in targets}
+            for turn_index in range(rounds):
+                shift = turn_index % len(targets)  # each round starts with another server
+                for server, port, path in targets[shift:] + targets[:shift]:
+                    env = {"LOAD_IMAGES": images, "LOAD_PATH": path, "LOAD_FIELD": "image"}
+                    host = f"http://127.0.0.1:{port}"
+                    found[server].append(run_locust(host, users, turn + warmup, record, env))
+            for server, runs in found.items():
+                add(server, users, summarise_rounds(runs, skip_seconds=warmup))
 
     report = {
         "rows": rows,
         "ratios": ratios(rows),
         "workers": workers,
         "seconds": args.seconds,
+        "rounds": rounds,
         "cpus": os.cpu_count(),
         "servers": settings["servers"],
     }
