@@ -4,8 +4,9 @@ uploads), at each concurrency in `serve_benchmark.concurrency` (params.yaml):
 
 - gunicorn: /api/predict under each configuration in `serve_benchmark.servers` (`default`: the
   settings' own defaults);
-- upload-check: the same server's /api/upload-check, which parses the upload and answers without
-  decoding it: the HTTP stack's own limit (predict near it means decoding and the model cost little);
+- upload-check: /api/upload-check of a server in the first configuration, which parses the upload
+  and answers without decoding it: the HTTP stack's own limit (predict near it means decoding and
+  the model cost little);
 - bentoml: BentoML serving the same ONNX file with adaptive batching (tools/loadtest/bento_service.py),
   from its own venv that this script creates (BENTOML_VENV, default ~/.cache/fullstack-ml/bentoml);
   never a dependency of this project;
@@ -266,27 +267,37 @@ def main() -> None:
         # (each a share of `seconds`, each round in another order), so that a busy moment on a
         # shared machine does not land on one server only.
         targets = []  # (row name, port, path)
-        for index, (name, extra) in enumerate(settings["servers"].items()):
-            port, instance = free_port(), scratch_dir / f"instance-{name}"
-            log = scratch_dir / f"{name}.log"
+        configurations = list(settings["servers"].items())
+        # upload-check gets a server of its own (the first configuration): requests of one row do
+        # not count towards another row's workers' max_requests (gunicorn.conf.py recycles them).
+        for index, (name, extra) in enumerate([*configurations, configurations[0]]):
+            row = f"gunicorn {name}" if index < len(configurations) else "upload-check"
+            port, instance = free_port(), scratch_dir / f"instance-{index}"
+            log = scratch_dir / f"{index}.log"
             servers.enter_context(gunicorn(port, instance, args.model_dir, workers, extra, log))
-            targets.append((f"gunicorn {name}", port, "/api/predict"))
-            if index == 0:
-                targets.append(("upload-check", port, "/api/upload-check"))
+            targets.append((row, port, "/api/upload-check" if row == "upload-check" else "/api/predict"))
         if not args.skip_bentoml:
             port, bento, log = free_port(), settings["bentoml"], scratch_dir / "bento.log"
             servers.enter_context(bentoml_server(port, args.model_dir, workers, bento, log))
             targets.append(("bentoml", port, "/predict"))
         record, images = scratch_dir / "requests.jsonl", str(scratch_dir / "images")
         turn = args.seconds / rounds
+
+        def load(target: tuple, users: int, seconds: float) -> list[dict]:
+            _, port, path = target
+            env = {"LOAD_IMAGES": images, "LOAD_PATH": path, "LOAD_FIELD": "image"}
+            return run_locust(f"http://127.0.0.1:{port}", users, seconds, record, env)
+
+        # /readyz answers once one worker of a server is up; every worker of every server (and their
+        # first requests) must be past their start before any row is measured.
+        for target in targets:
+            load(target, max(args.concurrency), warmup + 2)
         for users in args.concurrency:
             found: dict[str, list[list[dict]]] = {server: [] for server, _, _ in targets}
             for turn_index in range(rounds):
                 shift = turn_index % len(targets)  # each round starts with another server
-                for server, port, path in targets[shift:] + targets[:shift]:
-                    env = {"LOAD_IMAGES": images, "LOAD_PATH": path, "LOAD_FIELD": "image"}
-                    host = f"http://127.0.0.1:{port}"
-                    found[server].append(run_locust(host, users, turn + warmup, record, env))
+                for target in targets[shift:] + targets[:shift]:
+                    found[target[0]].append(load(target, users, turn + warmup))
             for server, runs in found.items():
                 add(server, users, summarise_rounds(runs, skip_seconds=warmup))
 
