@@ -65,10 +65,12 @@ Every variable has a documented default:
 - AUTO_QUEUE_LOW_CONFIDENCE: 1 queues every low-confidence served image for annotation at once
   (the image is then stored in ANNOTATION_STORAGE); default 0
 - MODEL_CHECK_SECONDS: how often each worker checks which version is active; default 2
-- BATCH_MAX_SIZE: predictions in one worker at the same moment run as one batch of at most this
-  many images; 1 turns micro-batching off; default 16
-- BATCH_MAX_WAIT_MS: the longest the first request of a batch waits for the others, and only while
-  they are already in the worker; default 2
+- BATCH_MAX_SIZE: predictions that queue in one worker behind a running model call run as one
+  batch of at most this many images (serving/batching.py; while the model call is cheap next to
+  the rest of a request, each calls the model directly); 1 turns micro-batching off; default 16
+- BATCH_MAX_WAIT_MS: 0 (default): no request waits on a timer, batching is adaptive. Above 0, every
+  prediction goes through the batcher and a batch's first request waits up to this many
+  milliseconds for requests already in the worker (for models whose call costs far more)
 - INFERENCE_THREADS: ONNX Runtime intra-op threads per process; default 0 (ONNX Runtime's own: one
   per core). gunicorn.conf.py sets it to the CPU count divided by the worker count (at least 1), so
   the workers together do not oversubscribe the cores
@@ -143,7 +145,7 @@ class ServerSettings(BaseSettings):
     AUTO_QUEUE_LOW_CONFIDENCE: bool = False
     MODEL_CHECK_SECONDS: Annotated[float, Field(gt=0)] = 2
     BATCH_MAX_SIZE: Count = 16
-    BATCH_MAX_WAIT_MS: NonNegative = 2
+    BATCH_MAX_WAIT_MS: NonNegative = 0
     INFERENCE_THREADS: Annotated[int, Field(ge=0)] = 0
     API_DOCS_ASSETS: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
     INSTANCE_PATH: str = "instance"

@@ -2,18 +2,22 @@
 same machine, the same model file and the same request mix (digits as PNG and JPEG multipart
 uploads), at each concurrency in `serve_benchmark.concurrency` (params.yaml):
 
-- gunicorn: /api/predict under each configuration in `serve_benchmark.servers`;
-- upload-check: the same server's /api/upload-check, which parses the upload and answers without
-  decoding it: the HTTP stack's own limit (predict near it means decoding and the model cost little);
+- gunicorn: /api/predict under each configuration in `serve_benchmark.servers` (`default`: the
+  settings' own defaults);
+- upload-check: /api/upload-check of a server in the first configuration, which parses the upload
+  and answers without decoding it: the HTTP stack's own limit (predict near it means decoding and
+  the model cost little);
 - bentoml: BentoML serving the same ONNX file with adaptive batching (tools/loadtest/bento_service.py),
   from its own venv that this script creates (BENTOML_VENV, default ~/.cache/fullstack-ml/bentoml);
   never a dependency of this project;
 - in-process: the server's per-request work (decode, preprocess, engine, softmax) in threads,
   without HTTP.
 
-Load comes from locust (headless, tools/loadtest/upload_locustfile.py); every request is kept and
-summarised with the same latency keys as the benchmark stage. The table is printed and written to
-reports/serve_benchmark.json. Traffic stays on 127.0.0.1.
+Load comes from locust (headless, tools/loadtest/upload_locustfile.py), the servers taking turns
+(`serve_benchmark.rounds` turns each); every request is kept and summarised with the same latency
+keys as the benchmark stage. The table (with each /api/predict row's throughput over the best row's
+and over upload-check's) is printed and written to reports/serve_benchmark.json. Traffic stays on
+127.0.0.1.
 
     python -m <pkg>.tools.loadtest.serve_benchmark [--seconds 8] [--concurrency 1 8 32] [--skip-bentoml]
 """
@@ -178,30 +182,61 @@ def bentoml_server(port: int, model_dir: Path, workers: int, settings: dict, log
     return running(command, env, port, log)
 
 
-def print_table(rows: list[dict]) -> None:
-    """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx."""
+def summarise_rounds(runs: list[list[dict]], skip_seconds: float) -> dict:
+    """`summarise` over several locust runs of one server at one concurrency, each with its own
+    warm-up: counts added up, req/s over their measured windows together, latency percentiles over
+    every answer kept."""
+    parts = [summarise(rows, skip_seconds) for rows in runs]
+    kept = []
+    for rows in runs:
+        first = min(row["start"] for row in rows) + skip_seconds
+        kept += [row for row in rows if row["start"] >= first]
+    ok = [row["seconds"] for row in kept if 200 <= row["status"] < 300 and row["error"] is None]
+    counts = {key: sum(part[key] for part in parts) for key in ("requests", "ok", "errors", "no_answer")}
+    counts["server_errors"] = sum(part["server_errors"] for part in parts)
+    window = sum(part["ok"] / part["rps"] for part in parts if part["rps"])  # seconds
+    rps = round(counts["ok"] / window, 1) if window else 0.0
+    return counts | {"rps": rps} | latency_summary(ok or [row["seconds"] for row in kept])
+
+
+def print_table(rows: list[dict], ratio: dict) -> None:
+    """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx, and for the
+    /api/predict rows their throughput over the best gunicorn row's and over upload-check's."""
     header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}"
+    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}{'of best':>9}{'of upl.':>9}"
     print(header)
     print("-" * len(header))
     for row in rows:
+        found = ratio.get(f"{row['server']}@{row['concurrency']}", {})
+        shares = "".join(
+            f"{found[key]:>9.2f}" if key in found else f"{'':>9}" for key in ("of_best", "of_upload_check")
+        )
         print(
             f"{row['server']:<24}{row['concurrency']:>6}{row['rps']:>9.1f}{row['latency_p50_ms']:>9.2f}"
             f"{row['latency_p99_ms']:>9.2f}{row['requests']:>10}{row['errors']:>8}{row['server_errors']:>6}"
+            + shares
         )
 
 
 def ratios(rows: list[dict]) -> dict:
-    """Per concurrency: each predict row's throughput over upload-check's and over BentoML's."""
+    """Per concurrency: each /api/predict row's throughput over the best of them (`of_best`), over
+    upload-check's (`of_upload_check`) and over BentoML's (`of_bentoml`)."""
     by = {(row["server"], row["concurrency"]): row for row in rows}
+    best: dict[int, float] = {}
+    for (server, users), row in by.items():
+        if server.startswith("gunicorn"):
+            best[users] = max(best.get(users, 0.0), row["rps"])
     out: dict = {}
     for (server, users), row in by.items():
         if not server.startswith("gunicorn"):
             continue
+        found = out.setdefault(f"{server}@{users}", {})
+        if best[users]:
+            found["of_best"] = round(row["rps"] / best[users], 2)
         for peer, key in (("upload-check", "of_upload_check"), ("bentoml", "of_bentoml")):
             other = by.get((peer, users))
             if other and other["rps"]:
-                out.setdefault(f"{server}@{users}", {})[key] = round(row["rps"] / other["rps"], 2)
+                found[key] = round(row["rps"] / other["rps"], 2)
     return out
 
 
@@ -215,6 +250,7 @@ def main() -> None:
     parser.add_argument("--skip-bentoml", action="store_true", help="no BentoML rows (no venv is created)")
     args = parser.parse_args()
     workers, warmup = int(settings["workers"]), float(settings["warmup_seconds"])
+    rounds = int(settings.get("rounds", 1))
     max_pixels = int(os.environ.get("MAX_IMAGE_PIXELS", "4000000"))
     rows: list[dict] = []
 
@@ -227,38 +263,56 @@ def main() -> None:
         files = image_files(test_pngs(int(settings["images"])), scratch_dir / "images")
         for users in args.concurrency:
             add("in-process", users, in_process(args.model_dir, files, users, args.seconds, max_pixels))
-        # Every server runs from the start; the runs take turns per concurrency, so that a busy
-        # moment on a shared machine does not land on one server only.
+        # Every server runs from the start; at each concurrency the runs take turns, `rounds` times
+        # (each a share of `seconds`, each round in another order), so that a busy moment on a
+        # shared machine does not land on one server only.
         targets = []  # (row name, port, path)
-        for index, (name, extra) in enumerate(settings["servers"].items()):
-            port, instance = free_port(), scratch_dir / f"instance-{name}"
-            log = scratch_dir / f"{name}.log"
+        configurations = list(settings["servers"].items())
+        # upload-check gets a server of its own (the first configuration): requests of one row do
+        # not count towards another row's workers' max_requests (gunicorn.conf.py recycles them).
+        for index, (name, extra) in enumerate([*configurations, configurations[0]]):
+            row = f"gunicorn {name}" if index < len(configurations) else "upload-check"
+            port, instance = free_port(), scratch_dir / f"instance-{index}"
+            log = scratch_dir / f"{index}.log"
             servers.enter_context(gunicorn(port, instance, args.model_dir, workers, extra, log))
-            targets.append((f"gunicorn {name}", port, "/api/predict"))
-            if index == 0:
-                targets.append(("upload-check", port, "/api/upload-check"))
+            targets.append((row, port, "/api/upload-check" if row == "upload-check" else "/api/predict"))
         if not args.skip_bentoml:
             port, bento, log = free_port(), settings["bentoml"], scratch_dir / "bento.log"
             servers.enter_context(bentoml_server(port, args.model_dir, workers, bento, log))
             targets.append(("bentoml", port, "/predict"))
-        record = scratch_dir / "requests.jsonl"
+        record, images = scratch_dir / "requests.jsonl", str(scratch_dir / "images")
+        turn = args.seconds / rounds
+
+        def load(target: tuple, users: int, seconds: float) -> list[dict]:
+            _, port, path = target
+            env = {"LOAD_IMAGES": images, "LOAD_PATH": path, "LOAD_FIELD": "image"}
+            return run_locust(f"http://127.0.0.1:{port}", users, seconds, record, env)
+
+        # /readyz answers once one worker of a server is up; every worker of every server (and their
+        # first requests) must be past their start before any row is measured.
+        for target in targets:
+            load(target, max(args.concurrency), warmup + 2)
         for users in args.concurrency:
-            for server, port, path in targets:
-                env = {"LOAD_IMAGES": str(scratch_dir / "images"), "LOAD_PATH": path, "LOAD_FIELD": "image"}
-                found = run_locust(f"http://127.0.0.1:{port}", users, args.seconds + warmup, record, env)
-                add(server, users, summarise(found, skip_seconds=warmup))
+            found: dict[str, list[list[dict]]] = {server: [] for server, _, _ in targets}
+            for turn_index in range(rounds):
+                shift = turn_index % len(targets)  # each round starts with another server
+                for target in targets[shift:] + targets[:shift]:
+                    found[target[0]].append(load(target, users, turn + warmup))
+            for server, runs in found.items():
+                add(server, users, summarise_rounds(runs, skip_seconds=warmup))
 
     report = {
         "rows": rows,
         "ratios": ratios(rows),
         "workers": workers,
         "seconds": args.seconds,
+        "rounds": rounds,
         "cpus": os.cpu_count(),
         "servers": settings["servers"],
     }
     write_json(SERVE_BENCHMARK_REPORT, report)
     print()
-    print_table(rows)
+    print_table(rows, report["ratios"])
     for key, value in report["ratios"].items():
         print(f"{key}: " + ", ".join(f"{name} x{ratio}" for name, ratio in value.items()))
     print(f"written to {SERVE_BENCHMARK_REPORT}")
