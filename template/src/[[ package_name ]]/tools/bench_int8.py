@@ -6,7 +6,8 @@ Which INT8 file is fastest depends on the network and on the CPU: on an AVX2-onl
 S8S8 file made mobilenet_v3_small 0.15x FP32 under ONNX Runtime, while resnet18 went 1.10x (S8S8),
 3.03x (U8S8) and 3.79x (OpenVINO). So this tool measures them all, side by side, in one run:
 
-- each architecture of params.yaml `bench_int8.architectures` is trained briefly from scratch
+- each architecture of params.yaml `bench_int8.architectures` (with its own overrides of the
+  training settings there) is trained briefly from scratch
   (no downloads) at `bench_int8.image_size` px RGB on a bounded subset of the train split, with the
   project's one fit loop (training.py), and exported with the project's export (model/onnx.py);
 - every QDQ variant of `bench_int8.formats` is written by quantization.quantize_int8, calibrated on
@@ -214,7 +215,9 @@ def bench_architecture(architecture: str, params: dict, splits_dir: Path) -> dic
         }
         for (runtime, variant), figures in timings.items()
     ]
+    training = ("width", "epochs", "batch_size", "lr", "train_images")
     return {
+        "training": {key: settings[key] for key in training},
         "val_accuracy": round(val_accuracy, 4),
         "test_accuracy": round(float((reference == labels).mean()), 4),
         "train_seconds": round(train_seconds, 1),
@@ -224,8 +227,11 @@ def bench_architecture(architecture: str, params: dict, splits_dir: Path) -> dic
 
 
 def print_table(architecture: str, result: dict, settings: dict) -> None:
+    training = result["training"]
     print(
-        f"\n{architecture} @ {settings['image_size']} px: trained {result['train_seconds']:.0f} s, "
+        f"\n{architecture} @ {settings['image_size']} px: trained {result['train_seconds']:.0f} s "
+        f"({training['epochs']} epochs of {training['train_images']} images, "
+        f"batch {training['batch_size']}), "
         f"val accuracy {result['val_accuracy']:.3f}, test accuracy (ONNX Runtime FP32) "
         f"{result['test_accuracy']:.3f} on {result['test_images']} images"
     )
@@ -258,8 +264,10 @@ def run(params: dict, splits_dir: Path = SPLITS_DIR, report: Path = REPORT) -> d
         machine["nncf"] = nncf.__version__
     print(f"host: {machine['cpu']} [{machine['instruction_set']}], {settings['threads']} threads")
     results = {}
-    for architecture in settings["architectures"]:
-        results[architecture] = bench_architecture(str(architecture), params, splits_dir)
+    for architecture, overrides in settings["architectures"].items():
+        # the architecture's own training settings (bench_int8.architectures) over the shared ones
+        own = {**params, "bench_int8": {**settings, **(overrides or {})}}
+        results[architecture] = bench_architecture(str(architecture), own, splits_dir)
         print_table(str(architecture), results[architecture], settings)
     summary = {
         "host": machine,
@@ -286,7 +294,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params()
     if args.architectures:
-        params["bench_int8"]["architectures"] = args.architectures
+        known = params["bench_int8"]["architectures"]
+        params["bench_int8"]["architectures"] = {name: known.get(name) for name in args.architectures}
     if not (SPLITS_DIR / "train.csv").is_file():
         raise SystemExit(f"bench-int8: no {SPLITS_DIR}/train.csv; run `dvc repro split` first")
     run(params)
