@@ -7,9 +7,9 @@ S8S8 file made mobilenet_v3_small 0.15x FP32 under ONNX Runtime, while resnet18 
 3.03x (U8S8) and 3.79x (OpenVINO). So this tool measures them all, side by side, in one run:
 
 - each architecture of params.yaml `bench_int8.architectures` (with its own overrides of the
-  training settings there) is trained briefly from scratch
-  (no downloads) at `bench_int8.image_size` px RGB on a bounded subset of the train split, with the
-  project's one fit loop (training.py), and exported with the project's export (model/onnx.py);
+  training settings there) is trained briefly from scratch (no downloads) at
+  `bench_int8.image_size` px RGB on a bounded subset of the train split with the project's one fit
+  loop (training.py), its BatchNorm statistics re-estimated, and exported by model/onnx.py;
 - every QDQ variant of `bench_int8.formats` is written by quantization.quantize_int8, calibrated on
   `calibration_samples` train images (the quantize stage's draw);
 - ONNX Runtime and OpenVINO (runtime/engines.py, the served engines) run FP32 and every QDQ file;
