@@ -7,6 +7,7 @@ quantize's calibration set) decode just the items they name with `stack`.
 """
 
 import csv
+import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -80,6 +81,10 @@ def load_split(
     )
 
 
+# forkserver where the platform has it (Linux, macOS); spawn elsewhere (Windows)
+WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def make_loader(
     dataset: Dataset,
     batch_size: int,
@@ -93,7 +98,11 @@ def make_loader(
     """A DataLoader with `workers` decoding processes (0: decode in this process).
 
     Workers persist across epochs (no re-fork per epoch) and prefetch 2 batches each; pin_memory
-    only helps copies to a CUDA device (PyTorch docs, "Memory pinning").
+    only helps copies to a CUDA device (PyTorch docs, "Memory pinning"). They start from a fork
+    server, not by forking this process: a process that has run an OpenVINO engine (the quantize
+    stage's golden sets, the tests' in-process pipeline) has thread pools a forked child inherits
+    broken, and such children crash (SIGSEGV); PyTorch's DataLoader docs recommend spawn or
+    forkserver when the parent uses threads ("Platform-specific behaviors").
     """
     return DataLoader(
         dataset,
@@ -104,6 +113,7 @@ def make_loader(
         num_workers=workers,
         persistent_workers=workers > 0,
         pin_memory=pin_memory,
+        multiprocessing_context=WORKER_START if workers > 0 else None,
     )
 
 
