@@ -145,16 +145,17 @@ def test_serving_benchmark_prints_one_table_with_bentoml_upload_check_and_in_pro
         "in-process",
         "upload-check",
         "bentoml",
-        "gunicorn gthread-batch",
+        "gunicorn default",
         "gunicorn gthread",
         "gunicorn sync",
+        "gunicorn batch-wait",
     }
     for row in report["rows"]:
         assert row["concurrency"] == 8
         assert row["ok"] > 0, row
         assert {"latency_p50_ms", "latency_p99_ms", "rps", "errors", "server_errors"} <= set(row)
         assert re.search(rf"^{re.escape(row['server'])}\s+8\s", output, re.MULTILINE)
-    assert set(report["ratios"]["gunicorn gthread-batch@8"]) == {"of_upload_check", "of_bentoml"}
+    assert set(report["ratios"]["gunicorn default@8"]) == {"of_best", "of_upload_check", "of_bentoml"}
     print("\nserve benchmark:\n" + output.strip())
 
 

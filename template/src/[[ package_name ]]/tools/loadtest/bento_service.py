@@ -15,7 +15,7 @@ import numpy as np
 
 from ...data.images import decode_image
 from ...data.preprocessing import PreprocessConfig, preprocess
-from ...runtime.engines import load_engine
+from ...runtime.selection import select_engine
 from ...scores import softmax
 
 WORKERS = int(os.environ.get("BENTO_WORKERS", "2"))
@@ -27,7 +27,8 @@ MAX_LATENCY_MS = int(os.environ.get("BENTO_MAX_LATENCY_MS", "1000"))
 class Digits:
     def __init__(self) -> None:
         threads = max(1, (os.cpu_count() or 1) // WORKERS)
-        self.engine = load_engine("onnxruntime", Path(os.environ["MODEL_DIR"]), threads)
+        # the candidate the project's server would choose on this host (runtime/selection.py)
+        self.engine, _ = select_engine(Path(os.environ["MODEL_DIR"]), threads=threads)
         self.preprocess = PreprocessConfig(**self.engine.manifest["preprocess"])
         self.classes = list(self.engine.manifest["classes"])
         self.max_pixels = int(os.environ.get("MAX_IMAGE_PIXELS", "4000000"))

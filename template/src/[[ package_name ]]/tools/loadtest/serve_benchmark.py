@@ -42,8 +42,8 @@ from ...data.images import decode_image
 from ...data.preprocessing import preprocess
 from ...latency import latency_summary
 from ...params import load_params, write_json
-from ...paths import INT8_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
-from ...runtime.engines import load_engine
+from ...paths import BUNDLE_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
+from ...runtime.selection import select_engine
 from ...serving.registry import LoadedModel, local_version
 from .client import run_locust, summarise
 from .uploads import image_files
@@ -60,8 +60,8 @@ def test_pngs(count: int) -> list[Path]:
 
 def in_process(model_dir: Path, files: list[Path], concurrency: int, seconds: float, max_pixels: int) -> dict:
     """The server's per-request work, called directly by `concurrency` threads for `seconds`."""
-    engine = load_engine("onnxruntime", model_dir)
-    model = LoadedModel(None, local_version(engine.manifest), engine)
+    engine, selection = select_engine(model_dir)  # what the server would serve on this host
+    model = LoadedModel(None, local_version(engine.manifest), engine, selection)
     payloads = [file.read_bytes() for file in files]
     latencies: list[float] = []
 
@@ -243,7 +243,7 @@ def ratios(rows: list[dict]) -> dict:
 def main() -> None:
     settings = load_params()["serve_benchmark"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_model = Path(os.environ.get("MODEL_DIR", INT8_DIR.as_posix()))
+    default_model = Path(os.environ.get("MODEL_DIR", BUNDLE_DIR.as_posix()))
     parser.add_argument("--model-dir", type=Path, default=default_model)
     parser.add_argument("--seconds", type=float, default=float(settings["seconds"]))
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(settings["concurrency"]))
