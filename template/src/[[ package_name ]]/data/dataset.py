@@ -27,8 +27,8 @@ Transform = Callable[[Image.Image], Image.Image]
 class ImageCsvDataset(Dataset):
     """Images listed in `<split>.csv` (path,label), decoded per item.
 
-    `dataset[i]` is (float32 tensor (C, H, W) as `preprocess` returns, int64 scalar label index into
-    `classes`). `transform` (PIL -> PIL, e.g. data/augment.py's torchvision v2 pipeline) runs between
+    `dataset[i]` is (float32 tensor (C, H, W) as `preprocess` returns, int label index into
+    `classes`); `labels` holds them all, int64 numpy (N,). `transform` (PIL -> PIL, e.g. data/augment.py's torchvision v2 pipeline) runs between
     decoding and preprocessing. Raises KeyError at construction for a label outside `classes`, and
     BadImage when an item no longer decodes (validation lists and excludes the bad ones first).
     """
@@ -45,7 +45,9 @@ class ImageCsvDataset(Dataset):
             rows = list(csv.DictReader(handle))
         index = {name: i for i, name in enumerate(classes)}
         self.paths = [row["path"] for row in rows]
-        self.labels = torch.tensor([index[row["label"]] for row in rows], dtype=torch.long)
+        # numpy, not a tensor: a tensor sent to a spawned DataLoader worker moves into shared memory,
+        # which leaves any numpy view a caller took of it pointing at freed memory
+        self.labels = np.array([index[row["label"]] for row in rows], dtype=np.int64)
         self.config = config
         self.max_pixels = max_pixels
         self.transform = transform
@@ -53,11 +55,11 @@ class ImageCsvDataset(Dataset):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
         image = decode_image(Path(self.paths[item]), self.max_pixels)
         if self.transform is not None:
             image = self.transform(image)
-        return torch.from_numpy(preprocess(image, self.config)), self.labels[item]
+        return torch.from_numpy(preprocess(image, self.config)), int(self.labels[item])
 
 
 def load_split(

@@ -106,7 +106,7 @@ def distill(params: dict) -> dict:
 
     student, _, _ = load_checkpoint(STUDENT_CHECKPOINT)  # the best epoch's weights
     test_set = load_split(SPLITS_DIR, "test", params["data"], config)
-    labels = test_set.labels.numpy()
+    labels = test_set.labels
     accuracy = {}
     for name, model in (("teacher", teacher), ("student", student)):
         logits = predict_logits(model, test_set, desc=f"{name} on test")

@@ -32,7 +32,7 @@ def main() -> None:
     params = load_params()
     model, classes, preprocess = load_checkpoint(CHECKPOINT)
     test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
-    labels = test_set.labels.numpy()
+    labels = test_set.labels
     logits = predict_logits(model, test_set, int(params["data"].get("workers", 0)), "evaluate")
     predicted = logits.argmax(1)
     metrics = classification_metrics(labels, predicted, classes)

@@ -127,7 +127,7 @@ def main() -> None:
     train_set = load_split(SPLITS_DIR, "train", params["data"], config)
     val_set = load_split(SPLITS_DIR, "val", params["data"], config)
     test_set = load_split(SPLITS_DIR, "test", params["data"], config)
-    labels, example = test_set.labels.numpy(), torch.from_numpy(stack(test_set, range(8))[0])
+    labels, example = test_set.labels, torch.from_numpy(stack(test_set, range(8))[0])
 
     before = profile(teacher, example, runs, warmup) | {"size_bytes": CHECKPOINT.stat().st_size}
     model = prune_channels(copy.deepcopy(teacher), example, float(settings["ratio"]))

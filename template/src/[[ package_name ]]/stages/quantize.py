@@ -75,7 +75,7 @@ def main() -> None:
     calibration = calibration_images(
         splits["train"], int(settings["calibration_samples"]), int(params["seed"])
     )
-    labels = np.concatenate([splits[name].labels.numpy() for name in SPLITS])
+    labels = np.concatenate([splits[name].labels for name in SPLITS])
     is_test = np.concatenate([np.full(len(splits[name]), name == "test") for name in SPLITS])
     fp32_logits = split_logits(OnnxRuntimeEngine(fp32_path, manifest), splits)
 
