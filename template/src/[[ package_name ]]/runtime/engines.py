@@ -62,26 +62,42 @@ class OnnxRuntimeEngine:
         return self.session.run(None, {self.input_name: batch})[0]
 
 
+_OPENVINO_CORE = None
+_OPENVINO_CORE_LOCK = threading.Lock()
+
+
+def openvino_core():
+    """The process's one `openvino.Core`. A second Core in one process corrupts memory after some
+    model loads (seen here as a crash in Python's garbage collector during a test session;
+    ultralytics/ultralytics#25864 saw the same after ~20 loads and fixed it the same way)."""
+    global _OPENVINO_CORE
+    with _OPENVINO_CORE_LOCK:
+        if _OPENVINO_CORE is None:
+            import openvino as ov
+
+            _OPENVINO_CORE = ov.Core()
+        return _OPENVINO_CORE
+
+
 class OpenVINOEngine:
     """OpenVINO's CPU plugin on an ONNX file (FP32, or QDQ INT8, which it runs as int8).
 
     Inference precision is pinned to f32: on CPUs with AMX or AVX-512 BF16 the plugin would
     otherwise run FP32 models in bfloat16 (OpenVINO docs, "Precision Control"), which is another
     model than the one the golden set describes. One infer request per thread: a compiled model is
-    shared, infer requests are not thread-safe (OpenVINO docs, "Inference Request").
+    shared, infer requests are not thread-safe (OpenVINO docs, "Inference Request"). Every engine
+    compiles with the process's one Core (`openvino_core`).
     """
 
     name = "openvino"
     golden: GoldenReport | None = None
 
     def __init__(self, model_path: Path, manifest: dict, threads: int = 0):
-        import openvino as ov
-
         self.manifest = manifest
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
-        self.compiled = ov.Core().compile_model(str(model_path), "CPU", config)
+        self.compiled = openvino_core().compile_model(str(model_path), "CPU", config)
         self._local = threading.local()
 
     def predict(self, batch: np.ndarray) -> np.ndarray:

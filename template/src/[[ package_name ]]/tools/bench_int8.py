@@ -48,7 +48,7 @@ from ..params import load_params, write_json
 from ..paths import SPLITS_DIR
 from ..quantization import calibration_images, quantize_int8
 from ..runtime import host
-from ..runtime.engines import OnnxRuntimeEngine, OpenVINOEngine, predict_batched
+from ..runtime.engines import OnnxRuntimeEngine, OpenVINOEngine, openvino_core, predict_batched
 from ..training import evaluate_loss_accuracy, fit, seed_everything
 
 REPORT = Path("reports/bench_int8.json")
@@ -126,7 +126,7 @@ def nncf_model(fp32_path: Path, calibration: np.ndarray, xml_path: Path) -> Path
     import nncf
     import openvino as ov
 
-    model = ov.Core().read_model(str(fp32_path))
+    model = openvino_core().read_model(str(fp32_path))
     dataset = nncf.Dataset([calibration[i : i + 1] for i in range(len(calibration))])
     quantized = nncf.quantize(model, dataset, subset_size=len(calibration))
     ov.save_model(quantized, str(xml_path))
