@@ -1,11 +1,12 @@
 """Requirement budgets: params.yaml's `requirements:` against the metrics the pipeline wrote.
 
 Each key says its direction: `min_<measure>` is the lowest value allowed, `max_<measure>` the
-highest. The measures are the served model's: accuracy and size of the INT8 file that `make
-serve`, the image and the release ship next to FP32, and the latency and throughput of the
-candidate the benchmark stage would serve on its host (`served` in metrics/benchmark.json: the
-fastest that passes, by the server's own rule, runtime/selection.py). One definition for the `check` stage (the working tree's metrics) and the PR model review
-(tools/review: the base branch's and the PR's metrics side by side).
+highest. The measures are the served model's: accuracy and size of the INT8 file that `make serve`,
+the image and the release ship next to FP32, and the latency and throughput of the candidate the
+benchmark stage would serve on its host (`served` in metrics/benchmark.json: the fastest that
+passes, by the server's own rule, runtime/selection.py). One definition for the `check` stage (the
+working tree's metrics) and the PR model review (tools/review: the base branch's and the PR's
+metrics side by side).
 
 The INT8 gate (`int8_gate`) is defined here too, so the quantize stage, which keeps or refuses the
 INT8 model, and the `check` stage, which lists the budgets, apply the same rule:

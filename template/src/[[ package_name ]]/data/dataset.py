@@ -28,9 +28,10 @@ class ImageCsvDataset(Dataset):
     """Images listed in `<split>.csv` (path,label), decoded per item.
 
     `dataset[i]` is (float32 tensor (C, H, W) as `preprocess` returns, int label index into
-    `classes`); `labels` holds them all, int64 numpy (N,). `transform` (PIL -> PIL, e.g. data/augment.py's torchvision v2 pipeline) runs between
-    decoding and preprocessing. Raises KeyError at construction for a label outside `classes`, and
-    BadImage when an item no longer decodes (validation lists and excludes the bad ones first).
+    `classes`); `labels` holds them all, int64 numpy (N,). `transform` (PIL -> PIL, e.g.
+    data/augment.py's torchvision v2 pipeline) runs between decoding and preprocessing. Raises
+    KeyError at construction for a label outside `classes`, and BadImage when an item no longer
+    decodes (validation lists and excludes the bad ones first).
     """
 
     def __init__(

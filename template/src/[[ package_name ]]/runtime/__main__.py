@@ -4,11 +4,11 @@
     python -m <package>.runtime models/int8 --split data/splits/test.csv --json out.json
     python -m <package>.runtime models/serve          # every candidate, then the one that would serve
 
-Prints the golden-set report (and accuracy on the split), writes it as JSON when asked, and exits
-1 when the golden set fails (for a bundle: when no candidate passes; each one's report is listed,
-then the candidate the server would choose here, runtime/selection.py). Needs neither torch nor Flask, so it runs in the serving image, in
-`make release-artifacts`, and under `qemu-x86_64 -cpu Haswell` to try another CPU
-(`make test-cpu-compat`).
+Prints the golden-set report (and accuracy on the split), writes it as JSON when asked, and exits 1
+when the golden set fails (for a bundle: when no candidate passes; each one's report is listed, then
+the candidate the server would choose here, runtime/selection.py). Needs neither torch nor Flask, so
+it runs in the serving image, in `make release-artifacts`, and under `qemu-x86_64 -cpu Haswell` to
+try another CPU (`make test-cpu-compat`).
 """
 
 import argparse

@@ -109,7 +109,9 @@ def write_golden(
     """
     path = Path(model_dir) / GOLDEN_FILE
     buffer = io.BytesIO()
-    extra = {f"expected_{name}": values.astype(np.float32) for name, values in (expected_by_runtime or {}).items()}
+    extra = {
+        f"expected_{name}": values.astype(np.float32) for name, values in (expected_by_runtime or {}).items()
+    }
     np.savez_compressed(
         buffer,
         inputs=inputs.astype(np.float16),

@@ -137,7 +137,9 @@ def bundle_candidates(model_dir: Path) -> list[Candidate]:
         directory = model_dir / Path(str(entry["directory"])).name
         _, own = verify_manifest(directory)
         if own["sha256"] != entry.get("sha256"):
-            raise ArtifactError(f"{directory} is not the artifact the bundle {model_dir} lists (sha256 differs)")
+            raise ArtifactError(
+                f"{directory} is not the artifact the bundle {model_dir} lists (sha256 differs)"
+            )
         for runtime in entry.get("runtimes", runtimes_for(own)):
             candidates.append(Candidate(str(entry["name"]), str(runtime), str(entry["precision"]), directory))
     if not candidates:
@@ -210,7 +212,9 @@ def choose(trials: list[Trial], margin: float) -> tuple[Trial, str]:
     where = f"on {host.cpu_model()} [{host.instruction_set()}]"
     if fp32 is None or fastest is fp32:
         others = ", ".join(f"{t.candidate.label} {t.p50_ms:.3f} ms" for t in passing[1:])
-        return fastest, f"fastest passing, p50 {fastest.p50_ms:.3f} ms {where}" + (f" (then {others})" if others else "")
+        return fastest, f"fastest passing, p50 {fastest.p50_ms:.3f} ms {where}" + (
+            f" (then {others})" if others else ""
+        )
     if fastest.p50_ms < fp32.p50_ms * (1 - margin):
         return fastest, (
             f"fastest passing, p50 {fastest.p50_ms:.3f} ms = {fp32.p50_ms / fastest.p50_ms:.2f}x "
@@ -313,7 +317,9 @@ def _measure(
         raise ArtifactError(f"no candidate can serve here: {details}")
     if pinned and len(engines) == 1:
         (label, engine), trial = next(iter(engines.items())), next(t for t in trials if t.passed)
-        return engine, Selection(label, "pinned by INFERENCE_ENGINE and MODEL_PRECISION", [trial.as_dict()], host.describe(), True)
+        return engine, Selection(
+            label, "pinned by INFERENCE_ENGINE and MODEL_PRECISION", [trial.as_dict()], host.describe(), True
+        )
     if engines:
         first = next(t.candidate for t in trials if t.passed)
         sample = load_golden(first.directory, engines[first.label].manifest)["inputs"][:1]
@@ -322,6 +328,8 @@ def _measure(
             if trial.candidate.label in figures:
                 trial.p50_ms, trial.calls = figures[trial.candidate.label]
     best, reason = choose(trials, margin)
-    selection = Selection(best.candidate.label, reason, [t.as_dict() for t in trials], host.describe(), pinned)
+    selection = Selection(
+        best.candidate.label, reason, [t.as_dict() for t in trials], host.describe(), pinned
+    )
     log.info("serving %s: %s", selection.chosen, reason)
     return engines[best.candidate.label], selection

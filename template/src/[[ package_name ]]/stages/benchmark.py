@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from ..data.dataset import load_split, stack
@@ -35,7 +34,14 @@ from ..paths import TENSORRT_DIR as ENGINE_DIR
 from ..quantization import calibration_images, quantize_int8
 from ..runtime import host
 from ..runtime.engines import OnnxRuntimeEngine, load_engine, predict_batched
-from ..runtime.selection import DEFAULT_MARGIN, Trial, bundle_candidates, choose, runtime_unavailable, runtime_versions
+from ..runtime.selection import (
+    DEFAULT_MARGIN,
+    Trial,
+    bundle_candidates,
+    choose,
+    runtime_unavailable,
+    runtime_versions,
+)
 from ..training import parameter_count
 
 

@@ -40,7 +40,10 @@ class ServingSelection(Schema):
     reason = String(required=True)
     trials = List(Nested(CandidateTrial), required=True)
     host = Dict(
-        keys=String(), values=String(), required=True, metadata={"description": "cpu, instruction_set, machine"}
+        keys=String(),
+        values=String(),
+        required=True,
+        metadata={"description": "cpu, instruction_set, machine"},
     )
     pinned = Boolean(required=True, metadata={"description": "INFERENCE_ENGINE and MODEL_PRECISION both set"})
     cached = Boolean(required=True, metadata={"description": "the choice was measured earlier on this host"})
