@@ -42,7 +42,7 @@ def backbone_project(tmp_path_factory):
     )
     params["benchmark"].update(runs=20, warmup=2)
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
-    output = run_in(project, "dvc", "repro").stdout
+    output = run_in(project, "dvc", "repro", timeout=1800).stdout  # every stage, 2 cores
     return project, weights, output
 
 
