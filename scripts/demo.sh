@@ -24,9 +24,11 @@ make bench-serve
 export GUNICORN_BIND=127.0.0.1:8765
 serve_log="$(mktemp -t fsml-demo-serve.XXXXXX.log)" # outside the project: its git status stays as the pipeline left it
 echo "demo: server log in $serve_log"
+set -m  # the server gets a process group of its own: make, its shell and gunicorn's workers stop together
 make serve > "$serve_log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
+set +m
+trap 'kill -TERM -- "-$server" 2>/dev/null || true' EXIT
 for _ in $(seq 60); do curl -fs http://127.0.0.1:8765/readyz >/dev/null && break; sleep 1; done
 sample="$(find data/raw/7 -name '*.png' | head -n 1)"
 echo "demo: POST /api/predict with $sample"

@@ -140,6 +140,12 @@ def load_startup_model(app: APIFlask) -> LoadedModel | None:
             manifest = verify_model_dir(model_dir)
             store, benchmark = Path(app.config["MODEL_STORE"]), Path(app.config["BENCHMARK_FILE"])
             register_version(model_dir, local_version(manifest), store, benchmark)
+        else:
+            log.info(
+                "the database has model versions: serving the active one; MODEL_DIR (%s) is registered "
+                "only into an empty database (`flask register-model` adds another version)",
+                model_dir,
+            )
         return holder.refresh()
     except GoldenSetError as error:
         return stay_unready(holder, error)
