@@ -84,7 +84,7 @@ def test_changing_a_param_reruns_only_the_stages_that_read_it(reproduced):
     params["quantize"]["calibration_samples"] = 200
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     output = run_in(project, "dvc", "repro").stdout
-    assert STAGE_RUN.findall(output) == ["quantize", "build_engine", "benchmark", "check"]
+    assert STAGE_RUN.findall(output) == ["quantize", "build_engine", "package", "benchmark", "check"]
     assert metrics(project, "quantize")["calibration_samples"] == 200
 
 
