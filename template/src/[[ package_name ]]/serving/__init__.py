@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from ..artifacts import ArtifactError
 from ..runtime.golden import GoldenSetError
-from ..runtime.selection import verify_model_dir
+from ..runtime.selection import read_manifest, verify_model_dir
 from ..settings import load_settings
 from .auth import SECURITY_SCHEMES, auth_config, init_auth
 from .batching import MicroBatcher
@@ -160,5 +160,6 @@ def load_startup_model(app: APIFlask) -> LoadedModel | None:
             return stay_unready(holder, golden_error)
         except ValueError as pin_error:
             raise ArtifactError(str(pin_error)) from pin_error
-        holder.current = LoadedModel(None, local_version(verify_model_dir(model_dir)), engine, selection)
+        # the load above checked every artifact's sha256; the version name needs only the manifest
+        holder.current = LoadedModel(None, local_version(read_manifest(model_dir)), engine, selection)
         return holder.current
