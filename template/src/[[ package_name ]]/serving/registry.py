@@ -12,12 +12,14 @@ import json
 import logging
 import re
 import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -179,41 +181,54 @@ def register_version(
     """Copy a verified model directory into the store and record it; the first version becomes active.
 
     With `benchmark` (metrics/benchmark.json), the latency and throughput measured for this
-    model's precision are recorded with it.
+    model's precision are recorded with it. Registrations into one store run one at a time (a lock
+    file in the store): the workers of a server starting on an empty database all try to register
+    MODEL_DIR, and the copy is made in a staging folder and renamed into place, so no worker ever
+    sees, or deletes, another's half-made copy. Raises ValueError for a bad version name or a
+    version already registered with a different checksum, ArtifactError for a model that fails
+    its checksum.
     """
     if not VERSION_PATTERN.match(version):
         raise ValueError(f"invalid version {version!r}: use letters, digits, '.', '_' or '-' (max 64)")
     manifest = verify_model_dir(model_dir)
-    existing = db.session.scalars(select(ModelVersion).where(ModelVersion.version == version)).first()
-    if existing is not None:
-        if existing.sha256 != manifest["sha256"]:
-            raise ValueError(f"version {version} is already registered with a different model")
-        return existing
-    target = store / version
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(model_dir, target)
-    verify_model_dir(target)
-    has_active = db.session.scalars(select(ModelVersion).where(ModelVersion.active)).first() is not None
-    precision = manifest.get("precision", "unknown")
-    figures = benchmark_figures(benchmark, precision) if benchmark else {}
-    recorded = {"accuracy": manifest.get("accuracy")} | figures
-    row = ModelVersion(
-        version=version,
-        precision=precision,
-        sha256=manifest["sha256"],
-        size_bytes=int(manifest["size_bytes"]),
-        path=str(target.resolve()),
-        metrics=recorded,
-        active=not has_active,
-    )
-    db.session.add(row)
-    try:
-        db.session.commit()
-    except IntegrityError:  # another worker registered it first
-        db.session.rollback()
-        return db.session.scalars(select(ModelVersion).where(ModelVersion.version == version)).one()
-    return row
+    store.mkdir(parents=True, exist_ok=True)
+    with FileLock(store / ".register.lock"):
+        db.session.rollback()  # a fresh snapshot: another worker may have committed it meanwhile
+        existing = db.session.scalars(select(ModelVersion).where(ModelVersion.version == version)).first()
+        if existing is not None:
+            if existing.sha256 != manifest["sha256"]:
+                raise ValueError(f"version {version} is already registered with a different model")
+            return existing
+        target = store / version
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=store))
+        try:
+            shutil.copytree(model_dir, staging, dirs_exist_ok=True)
+            verify_model_dir(staging)
+            if target.exists():  # left by a registration that failed before its row was committed
+                shutil.rmtree(target)
+            staging.rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        has_active = db.session.scalars(select(ModelVersion).where(ModelVersion.active)).first() is not None
+        precision = manifest.get("precision", "unknown")
+        figures = benchmark_figures(benchmark, precision) if benchmark else {}
+        recorded = {"accuracy": manifest.get("accuracy")} | figures
+        row = ModelVersion(
+            version=version,
+            precision=precision,
+            sha256=manifest["sha256"],
+            size_bytes=int(manifest["size_bytes"]),
+            path=str(target.resolve()),
+            metrics=recorded,
+            active=not has_active,
+        )
+        db.session.add(row)
+        try:
+            db.session.commit()
+        except IntegrityError:  # registered meanwhile by a server on another host (another store)
+            db.session.rollback()
+            return db.session.scalars(select(ModelVersion).where(ModelVersion.version == version)).one()
+        return row
 
 
 def activate(version_id: int) -> ModelVersion:
