@@ -2576,9 +2576,11 @@ export interface components {
             new_password: string;
         };
         Prediction: {
+            /** @description this version's candidate serving here: runtime/precision, e.g. openvino/int8 */
+            candidate: string;
             /** @description its probability */
             confidence: number;
-            /** @description onnxruntime or tensorrt */
+            /** @description the runtime: onnxruntime, openvino or tensorrt */
             engine: string;
             /** @description the most probable class */
             label: string;

@@ -51,6 +51,13 @@ class LoadedModel:
     def preprocess(self) -> PreprocessConfig:
         return PreprocessConfig(**self.engine.manifest["preprocess"])
 
+    @property
+    def candidate(self) -> str:
+        """The bundle's candidate serving here, "runtime/precision" (e.g. "openvino/int8")."""
+        if self.selection is not None:
+            return self.selection.chosen
+        return f"{self.engine.name}/{self.engine.manifest.get('precision', 'unknown')}"
+
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         return softmax(self.engine.predict(batch))
 

@@ -43,7 +43,13 @@ class Prediction(Schema):
         keys=String(), values=Float(), required=True, metadata={"description": "class -> probability"}
     )
     model_version = String(required=True)
-    engine = String(required=True, metadata={"description": "onnxruntime or tensorrt"})
+    engine = String(required=True, metadata={"description": "the runtime: onnxruntime, openvino or tensorrt"})
+    candidate = String(
+        required=True,
+        metadata={
+            "description": "this version's candidate serving here: runtime/precision, e.g. openvino/int8"
+        },
+    )
     latency_ms = Float(required=True, metadata={"description": "preprocessing + inference"})
 
 
@@ -79,6 +85,7 @@ def predict(files_data):
         },
         "model_version": model.version,
         "engine": model.engine.name,
+        "candidate": model.candidate,
         "latency_ms": round(latency * 1000, 3),
     }
 
