@@ -27,6 +27,7 @@ ANSWER_SETS = {
         "include_frontend": False,
         "python_version": "3.12",
     },
+    "detection": {"task": "detection"},  # detection-only files, kept or removed by the hook
 }
 
 
@@ -71,6 +72,7 @@ def test_cookiecutter_and_copier_render_identical_trees(cookies, cookiecutter_fo
         ({"package_name": "class"}, "is a Python keyword or shadows a dependency"),
         ({"project_slug": "Bad Slug"}, "Slug 'Bad Slug' is invalid"),
         ({"database": "oracle"}, "oracle"),
+        ({"task": "segmentation"}, "segmentation"),
         ({"dvc_remote": "s3", "dvc_remote_url": "/tmp/x"}, "An S3 remote URL must start with s3://"),
     ],
 )

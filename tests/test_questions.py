@@ -37,6 +37,7 @@ def copier_copy(destination: Path, *data: str) -> subprocess.CompletedProcess:
         ("container_registry=not a registry", "is not a registry path like ghcr.io/my-org"),
         ("gpu_runner_labels=self-hosted, gpu", "comma-separated list of label names without spaces"),
         ("database=oracle", "Invalid choice"),
+        ("task=segmentation", "Invalid choice"),
     ],
 )
 def test_bad_answer_is_refused_with_a_clear_message_and_nothing_is_written(tmp_path, answer, message):

@@ -1,0 +1,60 @@
+"""The `task` question: a detection render holds the detection data layer and passes its tests;
+a classification render (the default, also after `copier update` of a project from before the
+question) holds none of it."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from copier import run_update
+
+from .conftest import render, run_in
+
+DETECTION_ONLY = [
+    "src/{package}/data/boxes.py",
+    "src/{package}/data/formats.py",
+    "src/{package}/data/detection_sample.py",
+    "tests/data",
+]
+
+
+def detection_paths(project: Path) -> list[Path]:
+    package = yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
+    return [project / path.format(package=package) for path in DETECTION_ONLY]
+
+
+@pytest.fixture(scope="module")
+def detection_project(tmp_path_factory) -> Path:
+    return render(tmp_path_factory.mktemp("detection") / "parts-counter", task="detection")
+
+
+def test_a_detection_render_holds_the_data_layer_and_passes_its_data_tests(detection_project):
+    assert yaml.safe_load((detection_project / ".copier-answers.yml").read_text())["task"] == "detection"
+    assert all(path.exists() for path in detection_paths(detection_project))
+    assert "the data layer only, so far" in (detection_project / "README.md").read_text()
+    result = run_in(
+        detection_project, sys.executable, "-m", "pytest", "tests/data", "-q", "-p", "no:cacheprovider"
+    )
+    assert re.search(r"\b\d+ passed\b", result.stdout)
+    assert "failed" not in result.stdout
+
+
+def test_a_default_render_is_classification_without_any_detection_file(default_project):
+    assert yaml.safe_load((default_project / ".copier-answers.yml").read_text())["task"] == "classification"
+    assert [path for path in detection_paths(default_project) if path.exists()] == []
+    assert "detection" not in (default_project / "README.md").read_text().lower()
+
+
+def test_update_of_a_project_without_the_task_answer_keeps_classification(tmp_path):
+    project = render(tmp_path / "older")
+    answers = project / ".copier-answers.yml"
+    answers.write_text(re.sub(r"(?m)^task: .*\n", "", answers.read_text()))  # as before the question
+    run_in(project, "git", "commit", "-qam", "A project from before the task question")
+
+    run_update(str(project), defaults=True, unsafe=True, vcs_ref="HEAD", overwrite=True, quiet=True)
+
+    assert yaml.safe_load(answers.read_text())["task"] == "classification"
+    assert [path for path in detection_paths(project) if path.exists()] == []
+    assert run_in(project, "git", "status", "--porcelain").stdout.split() == ["M", ".copier-answers.yml"]
