@@ -42,9 +42,8 @@ def test_a_detection_render_holds_the_data_layer_and_detectors_and_passes_their_
     assert yaml.safe_load((detection_project / ".copier-answers.yml").read_text())["task"] == "detection"
     assert all(path.exists() for path in detection_paths(detection_project))
     assert "the data layer only, so far" in (detection_project / "README.md").read_text()
-    result = run_in(
-        detection_project, sys.executable, "-m", "pytest", "tests/data", "tests/detection", "-q", "-p", "no:cacheprovider"
-    )
+    tests = ["tests/data", "tests/detection", "tests/test_readme.py"]
+    result = run_in(detection_project, sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", result.stdout)
     assert "failed" not in result.stdout
 
