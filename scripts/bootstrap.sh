@@ -41,6 +41,9 @@ PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
   || "${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 # The generated project's own dependencies, exactly as its lock gives them (what `make install` does).
 "${PIP[@]}" --require-hashes -r template/requirements/dev.lock
+# A detection render's extra dependencies (pyproject.toml's train extra when task is detection): the
+# shipped locks are the classification render's; until there are locks per task, the same versions here.
+"${PIP[@]}" torchmetrics==1.9.0 pycocotools==2.0.11
 "${PIP[@]}" -e .
 # DVC's S3 support, for the S3-remote round trip against a local S3 server.
 "${PIP[@]}" dvc-s3

@@ -1,4 +1,5 @@
-"""The `task` question: a detection render holds the detection data layer and passes its tests;
+"""The `task` question: a detection render holds the detection data layer and the detectors (model,
+training step, mAP, ONNX export, INT8) and passes their tests;
 a classification render (the default, also after `copier update` of a project from before the
 question) holds none of it."""
 
@@ -16,7 +17,14 @@ DETECTION_ONLY = [
     "src/{package}/data/boxes.py",
     "src/{package}/data/formats.py",
     "src/{package}/data/detection_sample.py",
+    "src/{package}/data/detection_dataset.py",
+    "src/{package}/model/detection.py",
+    "src/{package}/detection_training.py",
+    "src/{package}/detection_evaluation.py",
+    "src/{package}/detection_quantization.py",
+    "src/{package}/tools/detection_baseline.py",
     "tests/data",
+    "tests/detection",
 ]
 
 
@@ -30,13 +38,12 @@ def detection_project(tmp_path_factory) -> Path:
     return render(tmp_path_factory.mktemp("detection") / "parts-counter", task="detection")
 
 
-def test_a_detection_render_holds_the_data_layer_and_passes_its_data_tests(detection_project):
+def test_a_detection_render_holds_the_data_layer_and_detectors_and_passes_their_tests(detection_project):
     assert yaml.safe_load((detection_project / ".copier-answers.yml").read_text())["task"] == "detection"
     assert all(path.exists() for path in detection_paths(detection_project))
     assert "the data layer only, so far" in (detection_project / "README.md").read_text()
-    result = run_in(
-        detection_project, sys.executable, "-m", "pytest", "tests/data", "-q", "-p", "no:cacheprovider"
-    )
+    tests = ["tests/data", "tests/detection", "tests/test_readme.py"]
+    result = run_in(detection_project, sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", result.stdout)
     assert "failed" not in result.stdout
 

@@ -26,6 +26,12 @@ from .data.dataset import batches
 
 # (logits of the model being trained, the batch's images, its labels) -> scalar loss
 LossFunction = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+# (the network to run, one batch as the train loader gives it, device) -> (scalar loss, batch size):
+# how one batch becomes a loss, for models whose forward pass is not logits (a torchvision detector
+# in train mode takes images and targets and returns its losses)
+StepFunction = Callable[[nn.Module, object, torch.device], tuple[torch.Tensor, int]]
+# (model, validation loader, device) -> (validation loss, validation score: higher is better)
+ValidateFunction = Callable[[nn.Module, DataLoader, torch.device], tuple[float, float]]
 
 
 def seed_everything(seed: int) -> None:
@@ -152,6 +158,8 @@ def fit(
     on_epoch: Callable[[EpochResult], None] | None = None,
     desc: str = "epoch",
     validate_first: bool = False,
+    step: StepFunction | None = None,
+    validate: ValidateFunction | None = None,
 ) -> FitResult:
     """Train `model` for `epochs` passes over `train_loader` and keep its best weights.
 
@@ -166,15 +174,28 @@ def fit(
     epoch are the first candidate (epoch 0; prune's pruned model before its fine-tune): training
     that only makes validation worse keeps them. The model is left with its last epoch's weights:
     load `best_state` to use the best ones.
+
+    `step` and `validate` replace the classification batch and measure for other tasks (detection:
+    lists of images and targets, the detector's summed losses, mAP@0.5 as the score kept as
+    `val_accuracy`); by default a batch is (images, labels) scored with `loss_fn` on `net(images)`,
+    and validation is `evaluate_loss_accuracy`.
     """
     device = device or next(model.parameters()).device
+    validate = validate or evaluate_loss_accuracy
+
+    def classification_step(net: nn.Module, batch, device: torch.device) -> tuple[torch.Tensor, int]:
+        images, labels = batch
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        return loss_fn(net(images), images, labels), len(labels)
+
+    step = step or classification_step
     net = net or model
     use_amp = amp and device.type == "cuda"
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
     sampler = getattr(train_loader, "sampler", None)
     result = FitResult()
     if validate_first and val_loader is not None:
-        _, result.initial_accuracy = evaluate_loss_accuracy(model, val_loader, device)
+        _, result.initial_accuracy = validate(model, val_loader, device)
         result.best_accuracy, result.best_epoch = result.initial_accuracy, 0
         result.best_state = copy.deepcopy(model.state_dict())
     for epoch in range(1, epochs + 1):
@@ -185,22 +206,21 @@ def fit(
         progress = tqdm(
             train_loader, desc=f"{desc} {epoch}/{epochs}", unit="batch", disable=None, leave=False
         )
-        for images, labels in progress:
-            images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        for batch in progress:
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                loss = loss_fn(net(images), images, labels)
+                loss, size = step(net, batch, device)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             if scheduler is not None:
                 scheduler.step()
-            running += loss.item() * len(labels)
-            seen += len(labels)
+            running += loss.item() * size
+            seen += size
             progress.set_postfix(loss=f"{running / seen:.4f}")
         if val_loader is None:
             continue
-        val_loss, val_accuracy = evaluate_loss_accuracy(model, val_loader, device)
+        val_loss, val_accuracy = validate(model, val_loader, device)
         row = EpochResult(epoch, running / max(seen, 1), val_loss, val_accuracy)
         result.history.append(row)
         if on_epoch is not None:
