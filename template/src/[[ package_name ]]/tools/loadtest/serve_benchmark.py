@@ -43,6 +43,7 @@ from ...data.preprocessing import preprocess
 from ...latency import latency_summary
 from ...params import load_params, write_json
 from ...paths import BUNDLE_DIR, SERVE_BENCHMARK_REPORT, SPLITS_DIR
+from ...runtime import host
 from ...runtime.selection import select_engine
 from ...serving.registry import LoadedModel, local_version
 from .client import run_locust, summarise
@@ -308,10 +309,11 @@ def main() -> None:
         "seconds": args.seconds,
         "rounds": rounds,
         "cpus": os.cpu_count(),
+        "host": host.describe(),
         "servers": settings["servers"],
     }
     write_json(SERVE_BENCHMARK_REPORT, report)
-    print()
+    print(f"\nhost: {report['host']}")
     print_table(rows, report["ratios"])
     for key, value in report["ratios"].items():
         print(f"{key}: " + ", ".join(f"{name} x{ratio}" for name, ratio in value.items()))
