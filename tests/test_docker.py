@@ -517,9 +517,8 @@ def test_images_build_run_non_root_and_serve_a_prediction_through_the_frontend(s
     # frontends (180 MB with them): 532 MB seen (606 MB before the trim)
     assert sizes["backend"][0] < 560, f"backend image is {sizes['backend'][0]:.0f} MB"
     package = yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
-    checked = docker(
-        "run", "--rm", "--entrypoint", "python", images["backend"], "-m", f"{package}.runtime", "/app/models/current"
-    )  # fmt: skip
+    runtime_check = ["-m", f"{package}.runtime", "/app/models/current"]
+    checked = docker("run", "--rm", "--entrypoint", "python", images["backend"], *runtime_check)
     candidates = json.loads(checked.stdout.strip().splitlines()[-1])["candidates"]
     trimmed = {label: entry for label, entry in candidates.items() if label.startswith("openvino/")}
     assert set(trimmed) == {"openvino/fp32", "openvino/int8"}, candidates
