@@ -88,39 +88,67 @@ def quantize_int8(
     formats = settings.get("formats", {})
     if format_name not in formats:
         raise ValueError(f"quantize: no format {format_name!r} in params.yaml quantize.formats")
-    spec = formats[format_name]
-    int8_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = prepare(fp32_path, Path(tmp))
-        try:
-            activation_type = QuantType[spec["activation_type"]]
-            weight_type = QuantType[spec["weight_type"]]
-            method = CalibrationMethod[settings["calibrate_method"]]
-        except KeyError as error:
-            raise ValueError(f"quantize: unknown setting {error} in params.yaml") from error
-        quantize_static(
-            str(prepared),
-            str(int8_path),
+        quantize_prepared(
+            prepare(fp32_path, Path(tmp)),
+            int8_path,
             ArrayCalibrationReader(input_name, calibration),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            reduce_range=bool(spec["reduce_range"]),
-            nodes_to_exclude=list(nodes_to_exclude),
-            activation_type=activation_type,
-            weight_type=weight_type,
-            calibrate_method=method,
-            extra_options={
-                "ActivationSymmetric": bool(spec["symmetric_activations"]),
-                "WeightSymmetric": True,
-            },
+            formats[format_name],
+            settings["calibrate_method"],
+            nodes_to_exclude=nodes_to_exclude,
         )
 
 
-def prepare(fp32_path: Path, directory: Path) -> Path:
+def quantize_prepared(
+    prepared: Path,
+    int8_path: Path,
+    reader: CalibrationDataReader,
+    spec: dict,
+    calibrate_method: str,
+    *,
+    nodes_to_exclude: Sequence[str] = (),
+    nodes_to_quantize: Sequence[str] | None = None,
+) -> None:
+    """ONNX Runtime's static QDQ quantization of a `prepare`d graph into `int8_path`, per channel,
+    with one of params.yaml's `quantize.formats` (`spec`: activation_type, weight_type,
+    reduce_range, symmetric_activations) and a CalibrationMethod name: the one call every INT8
+    model of the project goes through (the classifier's formats, the detector's backbone).
+
+    `nodes_to_quantize` (None: all) and `nodes_to_exclude` are the prepared graph's node names.
+    Raises ValueError for a name ONNX Runtime does not know.
+    """
+    try:
+        activation_type = QuantType[spec["activation_type"]]
+        weight_type = QuantType[spec["weight_type"]]
+        method = CalibrationMethod[calibrate_method]
+    except KeyError as error:
+        raise ValueError(f"quantize: unknown setting {error} in params.yaml") from error
+    int8_path.parent.mkdir(parents=True, exist_ok=True)
+    quantize_static(
+        str(prepared),
+        str(int8_path),
+        reader,
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        reduce_range=bool(spec["reduce_range"]),
+        nodes_to_quantize=list(nodes_to_quantize) if nodes_to_quantize is not None else None,
+        nodes_to_exclude=list(nodes_to_exclude),
+        activation_type=activation_type,
+        weight_type=weight_type,
+        calibrate_method=method,
+        extra_options={
+            "ActivationSymmetric": bool(spec["symmetric_activations"]),
+            "WeightSymmetric": True,
+        },
+    )
+
+
+def prepare(fp32_path: Path, directory: Path, *, skip_symbolic_shape: bool = False) -> Path:
     """ONNX Runtime's pre-processing of `fp32_path` (shape inference + graph cleanup) into
-    `directory`: the graph whose node names `nodes_to_exclude` refers to."""
+    `directory`: the graph whose node names `nodes_to_exclude` refers to. `skip_symbolic_shape`
+    for graphs whose data-dependent shapes (NMS) its symbolic shape inference cannot follow."""
     prepared = directory / "prepared.onnx"
-    quant_pre_process(str(fp32_path), str(prepared))
+    quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=skip_symbolic_shape)
     return prepared
 
 
