@@ -156,6 +156,11 @@ def test_serving_benchmark_prints_one_table_with_bentoml_upload_check_and_in_pro
         assert {"latency_p50_ms", "latency_p99_ms", "rps", "errors", "server_errors"} <= set(row)
         assert re.search(rf"^{re.escape(row['server'])}\s+8\s", output, re.MULTILINE)
     assert set(report["ratios"]["gunicorn default@8"]) == {"of_best", "of_upload_check", "of_bentoml"}
+    # The batcher's own counters (/metrics, all workers): off means direct, a wait means batched.
+    batched = {row["server"]: row.get("batched") for row in report["rows"]}
+    assert batched["gunicorn gthread"] == batched["gunicorn sync"] == 0.0
+    assert batched["gunicorn batch-wait"] == 1.0
+    assert 0.0 <= batched["gunicorn default"] <= 1.0
     print("\nserve benchmark:\n" + output.strip())
 
 

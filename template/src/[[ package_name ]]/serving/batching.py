@@ -33,10 +33,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from prometheus_client import Counter
 
 from .registry import LoadedModel
 
 IDLE_CAP = 16  # a gap between a thread's predictions counts as at most this many times the threshold
+# Which way each single-image prediction went: `direct` (its own model call, no lock) or `batched`
+# (through the batcher, alone or with others); `make bench-serve` prints the batched share per row.
+PREDICTION_PATHS = Counter("batcher_predictions_total", "Predictions by micro-batcher path", ["path"])
+DIRECT, BATCHED = PREDICTION_PATHS.labels("direct"), PREDICTION_PATHS.labels("batched")
 
 
 @dataclass(eq=False)
@@ -115,6 +120,7 @@ class MicroBatcher:
         Raises whatever the engine raises for the model call this request was part of.
         """
         if self.max_batch_size <= 1:
+            DIRECT.inc()
             return model.probabilities(sample[np.newaxis])[0]
         start = time.perf_counter()
         done = getattr(self._thread, "done", None)
@@ -126,9 +132,11 @@ class MicroBatcher:
             self.outside_s = self._average(self.outside_s, gap)
         try:
             if not self.batching():
+                DIRECT.inc()
                 result = model.probabilities(sample[np.newaxis])[0]
                 self.model_s = self._average(self.model_s, time.perf_counter() - start)
                 return result
+            BATCHED.inc()
             return self._through_batch(_Pending(model, sample))
         finally:
             self._thread.done = time.perf_counter()

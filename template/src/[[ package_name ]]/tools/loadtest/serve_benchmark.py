@@ -145,9 +145,26 @@ def gunicorn(port: int, instance: Path, model_dir: Path, workers: int, extra: di
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": str(workers),
         "RUN_MIGRATIONS": "1",
+        # One metrics folder for the workers, so that /metrics counts all of them (prediction_paths).
+        "PROMETHEUS_MULTIPROC_DIR": str(instance / "metrics"),
     } | {key: str(value) for key, value in extra.items()}
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
     return running([*command, f"{PACKAGE}.serving.wsgi:app"], env, port, log)
+
+
+def prediction_paths(port: int) -> dict[str, float]:
+    """The server's batcher_predictions_total per path ({"direct": n, "batched": n}) from /metrics,
+    summed over its workers (serving/batching.py); {} when the server does not export them."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metrics")
+    text = connection.getresponse().read().decode()
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("batcher_predictions_total{"):
+            labels, value = line.rsplit(" ", 1)
+            path = labels.split('path="', 1)[1].split('"', 1)[0]
+            found[path] = found.get(path, 0.0) + float(value)
+    return found
 
 
 def bentoml_python(version: str) -> Path:
@@ -202,9 +219,10 @@ def summarise_rounds(runs: list[list[dict]], skip_seconds: float) -> dict:
 
 def print_table(rows: list[dict], ratio: dict) -> None:
     """One line per server and concurrency: req/s, p50/p99 (ms), requests, errors, 5xx, and for the
-    /api/predict rows their throughput over the best gunicorn row's and over upload-check's."""
+    /api/predict rows their throughput over the best gunicorn row's and over upload-check's, and the
+    share of their predictions that went through the micro-batcher."""
     header = f"{'server':<24}{'users':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}{'of best':>9}{'of upl.':>9}"
+    header += f"{'requests':>10}{'errors':>8}{'5xx':>6}{'of best':>9}{'of upl.':>9}{'batched':>9}"
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -216,6 +234,7 @@ def print_table(rows: list[dict], ratio: dict) -> None:
             f"{row['server']:<24}{row['concurrency']:>6}{row['rps']:>9.1f}{row['latency_p50_ms']:>9.2f}"
             f"{row['latency_p99_ms']:>9.2f}{row['requests']:>10}{row['errors']:>8}{row['server_errors']:>6}"
             + shares
+            + (f"{row['batched']:>9.0%}" if "batched" in row else "")
         )
 
 
@@ -293,14 +312,23 @@ def main() -> None:
         # first requests) must be past their start before any row is measured.
         for target in targets:
             load(target, max(args.concurrency), warmup + 2)
+        predicting = [(server, port) for server, port, path in targets if path == "/api/predict"]
         for users in args.concurrency:
             found: dict[str, list[list[dict]]] = {server: [] for server, _, _ in targets}
+            before = {server: prediction_paths(port) for server, port in predicting}
             for turn_index in range(rounds):
                 shift = turn_index % len(targets)  # each round starts with another server
                 for target in targets[shift:] + targets[:shift]:
                     found[target[0]].append(load(target, users, turn + warmup))
+            batched = {}  # share of predictions (warm-ups included) that went through the batcher
+            for server, port in predicting:
+                after = prediction_paths(port)
+                counts = {path: after.get(path, 0.0) - before[server].get(path, 0.0) for path in after}
+                if total := sum(counts.values()):
+                    batched[server] = round(counts.get("batched", 0.0) / total, 3)
             for server, runs in found.items():
-                add(server, users, summarise_rounds(runs, skip_seconds=warmup))
+                summary = summarise_rounds(runs, skip_seconds=warmup)
+                add(server, users, summary | ({"batched": batched[server]} if server in batched else {}))
 
     report = {
         "rows": rows,
