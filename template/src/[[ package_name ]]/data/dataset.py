@@ -8,6 +8,7 @@ quantize's calibration set) decode just the items they name with `stack`.
 
 import csv
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -86,6 +87,26 @@ def load_split(
 
 # forkserver where the platform has it (Linux, macOS); spawn elsewhere (Windows)
 WORKER_START = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def loader_workers(setting: int | str | None, device: torch.device, world_size: int = 1) -> int:
+    """The number of DataLoader worker processes for params `data.workers`, per training process.
+
+    An integer is used as given (0: decode in this process). `auto` (the default) shares the CPUs
+    among the `world_size` processes of a distributed run: on CUDA, min(4, their share); on CPU,
+    what of their share the model's own threads (torch.get_num_threads()) leave free, at most 4,
+    because workers and the model then run on the same cores and oversubscribed cores slow both
+    (PyTorch's CPU performance tuning guide). Measured on 2 cores: 2 workers made the sample's
+    4-epoch training 3.7x slower (33.7 s against 9.0 s) and its evaluation 9.3 s against 0.3 s.
+    Raises ValueError for anything else.
+    """
+    if setting is None or setting == "auto":
+        share = max(1, (os.cpu_count() or 1) // max(1, world_size))
+        free = share if device.type == "cuda" else share - torch.get_num_threads()
+        return max(0, min(4, free))
+    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 0:
+        raise ValueError(f"data.workers must be 'auto' or a whole number >= 0, not {setting!r}")
+    return setting
 
 
 def make_loader(

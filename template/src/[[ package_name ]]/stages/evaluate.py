@@ -4,9 +4,10 @@ the trained model's evaluation report for the web UI (evaluation.py, `reports/ev
 import csv
 
 import numpy as np
+import torch
 from sklearn.metrics import accuracy_score, f1_score
 
-from ..data.dataset import load_split
+from ..data.dataset import load_split, loader_workers
 from ..data.preprocessing import PreprocessConfig
 from ..evaluation import read_history, write_evaluation_report
 from ..model.checkpoint import load_checkpoint
@@ -33,7 +34,8 @@ def main() -> None:
     model, classes, preprocess = load_checkpoint(CHECKPOINT)
     test_set = load_split(SPLITS_DIR, "test", params["data"], PreprocessConfig(**preprocess))
     labels = test_set.labels
-    logits = predict_logits(model, test_set, int(params["data"].get("workers", 0)), "evaluate")
+    workers = loader_workers(params["data"].get("workers"), torch.device("cpu"))  # the model is on CPU
+    logits = predict_logits(model, test_set, workers, "evaluate")
     predicted = logits.argmax(1)
     metrics = classification_metrics(labels, predicted, classes)
     write_json(METRICS, metrics)

@@ -21,7 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from ..data.augment import build_augmentation, describe
-from ..data.dataset import load_split, make_loader
+from ..data.dataset import load_split, loader_workers, make_loader
 from ..data.label_map import read_label_map
 from ..model import BACKBONES, WeightsUnavailable, build_model, preprocess_config
 from ..model.checkpoint import save_checkpoint
@@ -59,7 +59,7 @@ def train(
     val_set = load_split(splits_dir, "val", data, config)
     sampler = DistributedSampler(train_set, seed=int(params["seed"])) if world_size > 1 else None
     generator = torch.Generator().manual_seed(int(params["seed"]))
-    workers = int(data.get("workers", 0))
+    workers = loader_workers(data.get("workers"), device, world_size)
     pin = device.type == "cuda"
     batch_size = int(train_params["batch_size"])
     train_loader = make_loader(
