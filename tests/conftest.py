@@ -8,6 +8,7 @@ interpreter running pytest: one venv with PyTorch and the generated project's de
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -107,6 +108,26 @@ def pipeline_for_plumbing(project: Path) -> None:
     for key, value in [("epochs", "3"), ("runs", "30"), ("warmup", "5"), *relaxed]:
         text = re.sub(rf"(?m)^  {key}: [\d.]+", f"  {key}: {value}", text)
     params.write_text(text)
+
+
+@pytest.fixture(scope="session")
+def plumbed_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default render whose whole pipeline ran once on plumbing params, for its DVC cache."""
+    project = render(tmp_path_factory.mktemp("plumbed") / "digit-recognizer")
+    pipeline_for_plumbing(project)
+    run_in(project, "dvc", "repro", "--quiet")
+    return project
+
+
+def reproduce_for_plumbing(project: Path, plumbed: Path) -> str:
+    """Plumbing params, then `dvc repro` with `plumbed`'s DVC cache (plumbed_pipeline) copied in:
+    every stage whose command, dependencies and params are byte-equal to the plumbed render's is
+    restored from DVC's run-cache ("Stage 'train' is cached - skipping run, checking out
+    outputs"), and any other runs. For tests of what comes after the pipeline (images, storage,
+    releases); first_run and the pipeline tests run theirs for real. Returns repro's output."""
+    pipeline_for_plumbing(project)
+    shutil.copytree(plumbed / ".dvc" / "cache", project / ".dvc" / "cache", dirs_exist_ok=True)
+    return run_in(project, "dvc", "repro").stdout
 
 
 def wait_for_http(url: str, log: Path, what: str, seconds: float = 10.0) -> None:

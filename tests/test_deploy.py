@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in, wait_for_http
+from .conftest import TEMPLATE, project_env, render, reproduce_for_plumbing, run_in, wait_for_http
 from .databases import free_port
 from .test_docker import docker, docker_engine, post_image  # noqa: F401 (docker_engine is a fixture)
 from .test_workflows import TOKEN, act, tag_event
@@ -66,13 +66,12 @@ def registry_tags(registry: str, image: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory, registry):
+def released(tmp_path_factory, registry, plumbed_pipeline):
     """A render whose three tags are released under act into the local registry."""
     root = tmp_path_factory.mktemp("deploy")
     project = render(root / "digit-recognizer", container_registry=f"{registry}/acme")
     origin, artifacts = root / "origin.git", root / "artifacts"
-    pipeline_for_plumbing(project)
-    run_in(project, "dvc", "repro", "--quiet")
+    reproduce_for_plumbing(project, plumbed_pipeline)
     # A remote every clone reaches (an absolute path, as a team's shared storage would be).
     run_in(project, "dvc", "remote", "modify", "storage", "url", str(root / "dvc-storage"))
     run_in(project, "dvc", "push", "--quiet")

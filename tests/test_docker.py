@@ -14,7 +14,7 @@ import uuid
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in
+from .conftest import TEMPLATE, project_env, render, reproduce_for_plumbing, run_in
 from .databases import free_port
 
 pytestmark = pytest.mark.e2e
@@ -143,10 +143,9 @@ def post_image(url: str, data: bytes) -> tuple[int, bytes]:
 
 
 @pytest.fixture(scope="module")
-def built_project(tmp_path_factory, docker_engine):
+def built_project(tmp_path_factory, docker_engine, plumbed_pipeline):
     project = render(tmp_path_factory.mktemp("docker") / "digit-recognizer")
-    pipeline_for_plumbing(project)  # the images, not the accuracy, are under test here
-    run_in(project, "dvc", "repro", "--quiet")
+    reproduce_for_plumbing(project, plumbed_pipeline)  # the images, not the accuracy, are under test here
     return project
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import TOOLS_BIN, pipeline_for_plumbing, render, run_in, wait_for_http
+from .conftest import TOOLS_BIN, render, reproduce_for_plumbing, run_in, wait_for_http
 from .databases import free_port
 
 pytestmark = pytest.mark.e2e
@@ -50,12 +50,13 @@ def bucket_keys(endpoint: str) -> list[str]:
         return re.findall(r"<Key>([^<]+)</Key>", response.read().decode())
 
 
-def test_dvc_push_to_s3_then_fresh_clone_pulls_and_has_nothing_to_reproduce(tmp_path, s3_endpoint):
+def test_dvc_push_to_s3_then_fresh_clone_pulls_and_has_nothing_to_reproduce(
+    tmp_path, s3_endpoint, plumbed_pipeline
+):
     project = render(tmp_path / "digit-recognizer", dvc_remote="s3", dvc_remote_url=f"s3://{BUCKET}/dvc")
     assert f"url = s3://{BUCKET}/dvc" in (project / ".dvc" / "config").read_text()
     use_endpoint(project, s3_endpoint)
-    pipeline_for_plumbing(project)
-    run_in(project, "dvc", "repro", "--quiet")
+    reproduce_for_plumbing(project, plumbed_pipeline)
     run_in(project, "git", "add", "-A")
     run_in(project, "git", "commit", "-qm", "Baseline model")
     pushed = run_in(project, "dvc", "push")
