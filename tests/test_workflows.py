@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, pipeline_for_plumbing, project_env, render, run_in
+from .conftest import TEMPLATE, project_env, render, reproduce_for_plumbing, run_in
 from .github_standin import GitHubStandIn
 
 STANDINS = TEMPLATE / "tests" / "act"
@@ -76,14 +76,13 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
 
 
 @pytest.fixture(scope="module")
-def act_project(tmp_path_factory):
+def act_project(tmp_path_factory, plumbed_pipeline):
     """A render with a trained baseline on main (plumbing params: the workflows, not the accuracy,
     are under test here), pushed to a bare 'origin'."""
     root = tmp_path_factory.mktemp("act")
     project = render(root / "digit-recognizer")
     origin = root / "origin.git"
-    pipeline_for_plumbing(project)
-    run_in(project, "dvc", "repro", "--quiet")
+    reproduce_for_plumbing(project, plumbed_pipeline)
     run_in(project, "git", "add", "-A")
     run_in(project, "git", "commit", "-qm", "Baseline model")
     run_in(root, "git", "init", "-q", "--bare", str(origin))
