@@ -6,6 +6,7 @@ GitHub's comment API by tests/github_standin.py."""
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,7 @@ STANDINS = TEMPLATE / "tests" / "act"
 USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 REPOSITORY = "acme/digit-recognizer"
 TOKEN = "standin-token"
+SCREENSHOTS = TEMPLATE / "test-artifacts" / "e2e-screenshots"
 
 STATIC_RENDERS = {
     "defaults": {},
@@ -147,6 +149,28 @@ def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, 
     for step in ("Lint", "Tests", "Validate data", "ESLint and Prettier", "Unit tests", "Browser e2e test"):
         assert f"Success - Main {step}" in output
     assert "stand-in setup-node: wanted 24, found v24." in output
+    # The e2e job's artifact: a screenshot of every page the browser test visited, kept for the
+    # template's own CI (test-artifacts/, uploaded there).
+    shots = {
+        path.name: path.stat().st_size for path in (tmp_path / "artifacts" / "e2e-screenshots").glob("*.png")
+    }
+    assert set(shots) == {
+        "predict.png",
+        "predict-error.png",
+        "annotate.png",
+        "annotate-suggestions.png",
+        "review.png",
+        "models.png",
+        "guide.png",
+        "evaluation.png",
+        "evaluation-enlarged.png",
+        "login.png",
+        "users.png",
+        "audit.png",
+    }
+    assert min(shots.values()) > 5_000, "screenshots show rendered pages"
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    shutil.copytree(tmp_path / "artifacts" / "e2e-screenshots", SCREENSHOTS)
 
 
 def pr_event(path: Path, head_repo: str, labels: list[str], head: str, base: str) -> Path:
