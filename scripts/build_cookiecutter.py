@@ -180,8 +180,7 @@ def build(output: Path) -> Path:
         target.write_text("".join(branches) + "[% endif %]")
         relative_target = target.relative_to(project).as_posix()
         pattern = relative_target.replace("[", "[[]")
-        if pattern in copy_without_render:
-            copy_without_render.remove(pattern)
+        copy_without_render = [entry for entry in copy_without_render if entry != pattern]
         conditional = [(path, c) for path, c in conditional if path != relative_target]
     # The condition of a folder covers everything below it; keep one entry per path.
     conditional = sorted(set(conditional))
