@@ -80,13 +80,20 @@ def read_answers(path: Path = Path(".copier-answers.yml")) -> dict[str, str]:
 
 
 def render_expressions(text: str, answers: dict[str, str]) -> str:
-    """Evaluate the template's own `[[ expression ]]`s in params.yaml.jinja with the project's
-    answers (plain Python syntax: names, `x if c else y`, `in (...)`); the template is trusted."""
+    """Render params.yaml.jinja with the project's answers, as Copier does (its `[[ ]]` / `[% %]`
+    delimiters from copier.yml); a project from before the `task` question is a classification one."""
+    import jinja2  # Copier's own dependency: the interpreter running this hook has it
 
-    def value(match: re.Match) -> str:
-        return str(eval(match[1], {"__builtins__": {}}, dict(answers)))  # noqa: S307 - the template's text
+    envops = yaml_envops()
+    env = jinja2.Environment(keep_trailing_newline=True, **envops)
+    return env.from_string(text).render(**({"task": "classification"} | dict(answers)))
 
-    return re.sub(r"\[\[\s*(.+?)\s*\]\]", value, text)
+
+def yaml_envops() -> dict[str, str]:
+    """The Jinja delimiters of copier.yml's `_envops` (read as text: no YAML library needed)."""
+    copier_yml = (Path(__file__).resolve().parents[1] / "copier.yml").read_text()
+    found = re.findall(r'^  ((?:block|variable|comment)_(?:start|end)_string): "(.+)"$', copier_yml, re.M)
+    return dict(found)
 
 
 def add_missing_params(stage: str) -> None:

@@ -142,26 +142,46 @@ def build(output: Path) -> Path:
         shutil.rmtree(output)
     project = output / "[[ cookiecutter.project_slug ]]"
     copy_without_render, conditional = [], []
+    variants: dict[Path, list[tuple[str, Path]]] = {}  # one target, a source per condition
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
         if path.is_dir() or str(relative) in COPIER_ONLY or "node_modules" in relative.parts:
             continue
-        parts = []
+        parts, condition = [], None
         for part in relative.parts:
             if part.endswith(suffix) and part == relative.parts[-1]:
                 part = part[: -len(suffix)]
             if match := CONDITIONAL.match(part):
                 parts.append(match["name"])
                 conditional.append(("/".join(parts), match["condition"]))
+                condition = match["condition"]
             else:
                 parts.append(prefix_names(part, names))
         target = project.joinpath(*parts)
+        if condition is not None and path.is_file() and relative.parts[-1].startswith("[% if"):
+            variants.setdefault(target, []).append((condition, path))
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.name.endswith(suffix):
             target.write_text(prefix_names(path.read_text(), names))
         else:
             shutil.copy2(path, target)
             copy_without_render.append("/".join(parts).replace("[", "[[]"))  # fnmatch: a literal [
+    # Files that render to the same name under different answers (a task's own stages/train.py)
+    # become one rendered file choosing its content by the answers; none of them is removed.
+    for target, sources in variants.items():
+        if len(sources) < 2:
+            continue
+        branches = []
+        for index, (condition, path) in enumerate(sources):
+            text = path.read_text()
+            body = prefix_names(text, names) if path.name.endswith(suffix) else f"[% raw %]{text}[% endraw %]"
+            keyword = "if" if index == 0 else "elif"
+            branches.append(f"[% {keyword} {prefix_names('[[ ' + condition + ' ]]', names)[3:-3]} %]{body}")
+        target.write_text("".join(branches) + "[% endif %]")
+        relative_target = target.relative_to(project).as_posix()
+        pattern = relative_target.replace("[", "[[]")
+        copy_without_render = [entry for entry in copy_without_render if entry != pattern]
+        conditional = [(path, c) for path, c in conditional if path != relative_target]
     # The condition of a folder covers everything below it; keep one entry per path.
     conditional = sorted(set(conditional))
     context = cookiecutter_json(settings, questions)

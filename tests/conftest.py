@@ -15,18 +15,25 @@ import time
 import urllib.request
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 from copier import run_copy
 
 TEMPLATE = Path(__file__).resolve().parents[1]
+
+
+def defined_stages(task: str = "classification") -> list[str]:
+    """The stages of a render's dvc.yaml for `task`, in the order the file defines them."""
+    delimiters = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["_envops"]
+    env = jinja2.Environment(**{key: value for key, value in delimiters.items() if key.endswith("_string")})
+    text = env.from_string((TEMPLATE / "template" / "dvc.yaml.jinja").read_text())
+    return list(yaml.safe_load(text.render(package_name="pkg", task=task))["stages"])
+
+
 # The stage list is written once, in the template's dvc.yaml. `check` is defined before `benchmark`
 # (copier update merges a user's stage at the end) but reads its metrics, so `dvc repro` runs it last.
-DEFINED_STAGES = list(
-    yaml.safe_load(
-        (TEMPLATE / "template" / "dvc.yaml.jinja").read_text().replace("[[ package_name ]]", "pkg")
-    )["stages"]
-)
+DEFINED_STAGES = defined_stages()
 PIPELINE_STAGES = [*(stage for stage in DEFINED_STAGES if stage != "check"), "check"]
 VENV_BIN = str(Path(sys.executable).parent)
 # kubectl, kubernetes-validate, checkov and moto's server live in their own venv (scripts/bootstrap.sh).

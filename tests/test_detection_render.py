@@ -1,5 +1,6 @@
-"""The `task` question: a detection render holds the detection data layer and the detectors (model,
-training step, mAP, ONNX export, INT8) and passes their tests;
+"""The `task` question: a detection render holds the detection data layer, the detectors (model,
+training step, mAP, ONNX export, INT8) and a DVC pipeline of detection stages, and passes their
+tests;
 a classification render (the default, also after `copier update` of a project from before the
 question) holds none of it."""
 
@@ -11,7 +12,7 @@ import pytest
 import yaml
 from copier import run_update
 
-from .conftest import render, run_in
+from .conftest import defined_stages, render, run_in
 
 DETECTION_ONLY = [
     "src/{package}/data/boxes.py",
@@ -23,6 +24,8 @@ DETECTION_ONLY = [
     "src/{package}/detection_evaluation.py",
     "src/{package}/detection_quantization.py",
     "src/{package}/tools/detection_baseline.py",
+    "src/{package}/runtime/detection.py",
+    "detection-sample",
     "tests/data",
     "tests/detection",
 ]
@@ -41,11 +44,23 @@ def detection_project(tmp_path_factory) -> Path:
 def test_a_detection_render_holds_the_data_layer_and_detectors_and_passes_their_tests(detection_project):
     assert yaml.safe_load((detection_project / ".copier-answers.yml").read_text())["task"] == "detection"
     assert all(path.exists() for path in detection_paths(detection_project))
-    assert "the data layer only, so far" in (detection_project / "README.md").read_text()
-    tests = ["tests/data", "tests/detection", "tests/test_readme.py"]
+    assert "the pipeline, not yet the server" in (detection_project / "README.md").read_text()
+    tests = ["tests/data", "tests/detection", "tests/test_readme.py", "tests/test_layout.py"]
     result = run_in(detection_project, sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", result.stdout)
     assert "failed" not in result.stdout
+
+
+def test_a_detection_render_s_pipeline_is_the_detection_stage_list(detection_project):
+    listed = run_in(detection_project, "dvc", "stage", "list", "--name-only").stdout.split()
+    assert listed == defined_stages("detection")
+    assert {"distill", "prune", "build_engine", "package"}.isdisjoint(listed)
+    package = yaml.safe_load((detection_project / ".copier-answers.yml").read_text())["package_name"]
+    stage_modules = {path.stem for path in (detection_project / "src" / package / "stages").glob("*.py")}
+    assert stage_modules == {*listed, "__init__"}, "one module per stage, only the detection ones"
+    params = yaml.safe_load((detection_project / "params.yaml").read_text())
+    assert params["collect"]["source"] == "detection-sample"
+    assert params["model"]["architecture"] == "tiny_fcos"
 
 
 def test_a_default_render_is_classification_without_any_detection_file(default_project):
