@@ -118,8 +118,10 @@ def make_loader(
     sampler=None,
     generator: torch.Generator | None = None,
     pin_memory: bool = False,
+    collate_fn: Callable | None = None,
 ) -> DataLoader:
-    """A DataLoader with `workers` decoding processes (0: decode in this process).
+    """A DataLoader with `workers` decoding processes (0: decode in this process); `collate_fn`
+    as DataLoader's (None: stack into tensors; detection passes lists of images and targets).
 
     Workers persist across epochs (no re-fork per epoch) and prefetch 2 batches each; pin_memory
     only helps copies to a CUDA device (PyTorch docs, "Memory pinning"). They start from a fork
@@ -138,6 +140,7 @@ def make_loader(
         persistent_workers=workers > 0,
         pin_memory=pin_memory,
         multiprocessing_context=WORKER_START if workers > 0 else None,
+        collate_fn=collate_fn,
     )
 
 
