@@ -135,8 +135,19 @@ def act(
     result = subprocess.run(
         [*command, *extra], cwd=project, env=project_env(project), capture_output=True, text=True, timeout=900
     )
-    assert (result.returncode == 0) == succeed, result.stdout[-6000:] + result.stderr[-3000:]
+    assert (result.returncode == 0) == succeed, failed_jobs_log(result.stdout) + result.stderr[-3000:]
     return result.stdout
+
+
+def failed_jobs_log(output: str, limit: int = 8000) -> str:
+    """The tail of each failed job's own lines (act prefixes them `[workflow/job name]`), so that a
+    failure report shows why that job failed, not the last lines of whichever job ran last."""
+    failed = re.findall(r"^\[([^\]]+)\]\s+🏁\s+Job failed", output, re.MULTILINE)
+    if not failed:
+        return output[-limit:]
+    share, lines = limit // len(failed), output.splitlines()
+    logs = ("\n".join(line for line in lines if line.startswith(f"[{job}]")) for job in failed)
+    return "\n".join(log[-share:] for log in logs)
 
 
 def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, tmp_path):
