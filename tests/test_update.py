@@ -1,7 +1,8 @@
 """`copier update` from earlier releases to this checkout keeps a user's work: a project rendered
 at a release tag, with the user's own code, edits to the template's training code, params, a
-pipeline stage and a Makefile target, is updated with no conflicts left, its pipeline and tests
-pass, and the pre-commit hook blocks commits that still hold conflict markers or .rej files."""
+pipeline stage and a Makefile target, is updated with no conflicts left into exactly a fresh render
+of this checkout plus those edits, its pipeline and the user's tests pass, and the pre-commit hook
+blocks commits that still hold conflict markers or .rej files."""
 
 import re
 import shutil
@@ -22,6 +23,27 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=project_env(cwd)
     ).stdout
+
+
+def differences_from_a_fresh_render(project: Path, template: Path, version: str, scratch: Path) -> set[str]:
+    """Paths (relative, git-tracked or not, outside .git) whose content differs between `project`
+    and a fresh render of `version` with the same answers, or that only one of them has. An
+    update that leaves exactly the user's edits here is the fresh render plus those edits, and the
+    fresh render's whole suite runs in test_first_run.py and under act."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    data = {key: value for key, value in answers.items() if not key.startswith("_")}
+    fresh = scratch / project.name
+    run_copy(str(template), fresh, data=data, defaults=True, unsafe=True, vcs_ref=version, quiet=True)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(path.relative_to(root)): path.read_bytes()
+            for path in root.rglob("*")
+            if path.is_file() and ".git" not in path.relative_to(root).parts
+        }
+
+    ours, theirs = files(project), files(fresh)
+    return {path for path in ours.keys() | theirs.keys() if ours.get(path) != theirs.get(path)}
 
 
 def assert_updated_cleanly(project: Path, version: str) -> None:
@@ -130,10 +152,21 @@ def test_update_from_first_release_keeps_user_edits(versioned_template, tmp_path
     moved = project / "scripts" / "hooks" / "check_merge_leftovers.py"
     assert moved.read_text().startswith('"""Team rule: fail when'), "the user's edit moved with the file"
 
+    edited = {
+        "src/digit_recognizer/confidence.py",
+        "tests/test_confidence.py",
+        "params.yaml",
+        "dvc.yaml",
+        "Makefile",
+        "scripts/hooks/check_merge_leftovers.py",
+    }
+    assert differences_from_a_fresh_render(project, template, current, tmp_path / "fresh") == edited
     run_in(project, "make", "lint")
-    result = run_in(project, "python", "-m", "pytest", "-v", timeout=1200)
+    tests = ("tests/test_confidence.py", "tests/test_layout.py", "tests/serving/test_predict.py")
+    result = run_in(project, "python", "-m", "pytest", "-v", *tests, timeout=1200)
     assert "test_confidence.py::test_margin_is_the_gap_between_the_two_best PASSED" in result.stdout
     assert "tests/serving/test_predict.py" in result.stdout, "the new version's tests ran too"
+    assert " failed" not in result.stdout
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--no-verify", "-m", f"Update to {current}")
 
@@ -213,10 +246,20 @@ def test_update_from_previous_release_moves_user_edits_to_the_new_layout(version
     assert stages["train"]["cmd"] == "python -m digit_recognizer.stages.train"
     assert "confidence: ## the user's own target" in makefile.read_text()
 
+    edits = {"stages/train.py", "confidence.py"}
+    edited = {f"src/digit_recognizer/{path}" for path in edits} | {
+        "tests/test_confidence.py",
+        "params.yaml",
+        "dvc.yaml",
+        "Makefile",
+    }
+    assert differences_from_a_fresh_render(project, template, current, tmp_path / "fresh") == edited
+
     pipeline_for_plumbing(project)
     run_in(project, "make", "lint")
     repro = run_in(project, "make", "repro", timeout=2400)
     assert "(team log)" in repro.stdout + repro.stderr, "the edited train stage ran"
-    result = run_in(project, "python", "-m", "pytest", "-v", timeout=1200)
+    tests = ("tests/test_confidence.py", "tests/test_layout.py")
+    result = run_in(project, "python", "-m", "pytest", "-v", *tests)
     assert "test_confidence.py::test_the_users_module_still_imports_the_moved_names PASSED" in result.stdout
     assert "tests/test_layout.py::test_no_stage_imports_another_stage PASSED" in result.stdout
