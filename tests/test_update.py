@@ -246,8 +246,9 @@ def test_update_from_previous_release_moves_user_edits_to_the_new_layout(version
     assert stages["train"]["cmd"] == "python -m digit_recognizer.stages.train"
     assert "confidence: ## the user's own target" in makefile.read_text()
 
-    edits = {"stages/train.py", "confidence.py"}
-    edited = {f"src/digit_recognizer/{path}" for path in edits} | {
+    edited = {
+        "src/digit_recognizer/stages/train.py",
+        "src/digit_recognizer/confidence.py",
         "tests/test_confidence.py",
         "params.yaml",
         "dvc.yaml",

@@ -289,10 +289,14 @@ def select_engine(
         return engine, selection
 
 
-def _measure(
-    candidates: list[Candidate], threads: int, seconds: float, margin: float, pinned: bool
-) -> tuple[InferenceEngine, Selection]:
-    trials, engines, refusals = [], {}, []
+def load_candidates(
+    candidates: list[Candidate], threads: int
+) -> tuple[list[Trial], dict[str, InferenceEngine], dict[str, Exception]]:
+    """Load and self-test every candidate whose runtime is installed, as the server does. Returns
+    one trial per candidate (passed, or why not: the missing runtime or the refusal), the loaded
+    engines by candidate label, and the refusals by label: a candidate whose files or golden set
+    fail at load (ArtifactError, GoldenSetError, a runtime's own error) is refused, not raised."""
+    trials, engines, refusals = [], {}, {}
     for candidate in candidates:
         trial = Trial(candidate)
         trials.append(trial)
@@ -302,17 +306,25 @@ def _measure(
             continue
         try:
             engine = load_engine(candidate.runtime, candidate.directory, threads)
-        except (ArtifactError, OSError, RuntimeError) as error:  # GoldenSetError is an ArtifactError
+        except (OSError, RuntimeError) as error:  # ArtifactError and GoldenSetError are RuntimeErrors
             trial.detail = str(error)
-            refusals.append(error)
+            refusals[candidate.label] = error
             log.warning("candidate %s refused: %s", candidate.label, error)
             continue
         trial.passed, trial.detail = True, engine.golden.summary() if engine.golden else "loaded"
         engines[candidate.label] = engine
+    return trials, engines, refusals
+
+
+def _measure(
+    candidates: list[Candidate], threads: int, seconds: float, margin: float, pinned: bool
+) -> tuple[InferenceEngine, Selection]:
+    trials, engines, refusals = load_candidates(candidates, threads)
     if not engines:
         details = "; ".join(f"{t.candidate.label}: {t.detail}" for t in trials)
-        if any(isinstance(error, GoldenSetError) for error in refusals):
-            first = next(error for error in refusals if isinstance(error, GoldenSetError))
+        golden = [error for error in refusals.values() if isinstance(error, GoldenSetError)]
+        if golden:
+            first = golden[0]
             raise GoldenSetError(f"no candidate passed its golden set here: {details}", first.report)
         raise ArtifactError(f"no candidate can serve here: {details}")
     if pinned and len(engines) == 1:
