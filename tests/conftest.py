@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -152,3 +153,41 @@ def wait_for_http(url: str, log: Path, what: str, seconds: float = 10.0) -> None
             if time.monotonic() > deadline:
                 pytest.fail(f"{what} did not start: {log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.1)
+
+
+class DatabaseServers:
+    """Throwaway MariaDB and PostgreSQL servers (tests/databases.py), each started on first use and
+    kept for the session: `url("mariadb")` is a SQLAlchemy URL to its empty test database."""
+
+    def __init__(self) -> None:
+        from .databases import MariaDB, PostgreSQL
+
+        # Not under pytest's 0700 temp dir: PostgreSQL runs as the `postgres` user and must reach it.
+        self.root = Path(tempfile.mkdtemp(prefix="fsml-databases-"))
+        os.chmod(self.root, 0o755)
+        self.kinds = {"mariadb": MariaDB, "postgresql": PostgreSQL}
+        self.servers: dict[str, object] = {}
+        self.urls: dict[str, str] = {}
+
+    def url(self, kind: str) -> str:
+        if kind not in self.urls:
+            self.servers[kind] = self.kinds[kind](self.root)
+            self.urls[kind] = self.servers[kind].start()
+        return self.urls[kind]
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            try:
+                server.stop()
+            except Exception as error:  # noqa: BLE001 - report, keep stopping the others
+                print(f"stopping {server.__class__.__name__}: {error}")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_servers():
+    servers = DatabaseServers()
+    try:
+        yield servers
+    finally:
+        servers.stop()

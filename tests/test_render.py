@@ -1,16 +1,11 @@
 """Render the template for a matrix of answers and run each render's own checks."""
 
-import os
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 import yaml
 
 from .conftest import DEFINED_STAGES, render, run_in
-from .databases import MariaDB, PostgreSQL
 
 MATRIX = {
     "defaults": {},
@@ -75,38 +70,21 @@ def test_render_passes_its_own_lint(rendered):
     run_in(project, "make", "lint")
 
 
-@pytest.fixture(scope="module")
-def database_urls():
-    """SQLAlchemy URLs of a throwaway MariaDB and PostgreSQL server (tests/databases.py)."""
-    # Not under pytest's 0700 temp dir: PostgreSQL runs as the `postgres` user and must reach it.
-    root = Path(tempfile.mkdtemp(prefix="fsml-databases-"))
-    os.chmod(root, 0o755)
-    servers = {"mariadb": MariaDB(root), "postgresql": PostgreSQL(root)}
-    try:
-        yield {name: server.start() for name, server in servers.items()}
-    finally:
-        for server in servers.values():
-            try:
-                server.stop()
-            except Exception as error:  # noqa: BLE001 - report, keep stopping the others
-                print(f"stopping {server.__class__.__name__}: {error}")
-        shutil.rmtree(root, ignore_errors=True)
-
-
 # Each render's whole `make test`, its serving tests on a real server of the database it was
 # rendered for (TEST_DATABASE_URL). The default render's (SQLite) runs in test_first_run.py, after
-# `make install` and `make repro`. Not the mysql render's: it differs from mariadb-ssh only in
+# `make install` and `make repro`; a MariaDB render's inside its CI workflow under act
+# (test_workflows.py). Not the mysql render's: it differs from a MariaDB render only in
 # compose.yaml's image (validated in test_docker.py); both serve through mysql+pymysql, and this
-# machine has a MariaDB server, not a MySQL one, so its run would repeat mariadb-ssh's.
+# machine has a MariaDB server, not a MySQL one, so its run would repeat the MariaDB one.
 @pytest.mark.parametrize(
-    ("rendered", "database"),
-    [("mariadb-ssh", "mariadb"), ("resnet-postgresql-s3", "postgresql")],
-    indirect=["rendered"],
+    ("rendered", "database"), [("resnet-postgresql-s3", "postgresql")], indirect=["rendered"]
 )
-def test_render_passes_its_own_tests_on_its_database(rendered, database, database_urls):
+def test_render_passes_its_own_tests_on_its_database(rendered, database, database_servers):
     project, answers = rendered
     assert answers["database"] == database
-    result = run_in(project, "make", "test", env_extra={"TEST_DATABASE_URL": database_urls[database]})
+    url = database_servers.url(database)
+    result = run_in(project, "make", "test", env_extra={"TEST_DATABASE_URL": url})
+    assert f"serving tests' database: {url.split('://')[0]}://" in result.stdout
     assert " passed" in result.stdout
     assert " failed" not in result.stdout
 

@@ -79,10 +79,12 @@ def test_workflows_pass_zizmor_schema_and_shellcheck(tmp_path, answers):
 
 @pytest.fixture(scope="module")
 def act_project(tmp_path_factory, plumbed_pipeline):
-    """A render with a trained baseline on main (plumbing params: the workflows, not the accuracy,
-    are under test here), pushed to a bare 'origin'."""
+    """A MariaDB render with a trained baseline on main (plumbing params: the workflows, not the
+    accuracy, are under test here), pushed to a bare 'origin'. Its pipeline is the default
+    render's (the database answer changes compose, deploy and docs only), so plumbed_pipeline's
+    run-cache restores it."""
     root = tmp_path_factory.mktemp("act")
-    project = render(root / "digit-recognizer")
+    project = render(root / "digit-recognizer", database="mariadb")
     origin = root / "origin.git"
     reproduce_for_plumbing(project, plumbed_pipeline)
     run_in(project, "git", "add", "-A")
@@ -150,15 +152,31 @@ def failed_jobs_log(output: str, limit: int = 8000) -> str:
     return "\n".join(log[-share:] for log in logs)
 
 
-def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, tmp_path):
+def test_act_ci_workflow_passes_lint_tests_validation_and_frontend(act_project, database_servers, tmp_path):
+    """The render's CI on push; its `make test` runs the serving tests on a real MariaDB server
+    (TEST_DATABASE_URL, as a team's CI would give it a service container): the MariaDB render's
+    own suite on its database, which test_render.py runs for PostgreSQL."""
     project, origin = act_project
+    url = database_servers.url("mariadb")
     # One job at a time: the jobs that install the project share the tests' venv here.
-    output = act(project, origin, "push", "ci.yml", tmp_path / "artifacts", "--concurrent-jobs", "1")
+    output = act(
+        project,
+        origin,
+        "push",
+        "ci.yml",
+        tmp_path / "artifacts",
+        "--concurrent-jobs",
+        "1",
+        "--env",
+        f"TEST_DATABASE_URL={url}",
+    )
     assert re.search(r"\[ci/Lint and tests\s*\] 🏁  Job succeeded", output)
     assert re.search(r"\[ci/Web UI\s*\] 🏁  Job succeeded", output)
     assert re.search(r"\[ci/Web UI in Chromium\s*\] 🏁  Job succeeded", output)
     for step in ("Lint", "Tests", "Validate data", "ESLint and Prettier", "Unit tests", "Browser e2e test"):
         assert f"Success - Main {step}" in output
+    assert re.search(r"\[ci/Lint and tests\s*\]\s+\|\s+serving tests' database: mysql\+pymysql://", output)
+    assert re.search(r"\[ci/Lint and tests\s*\]\s+\|.*\b\d+ passed", output)
     assert "stand-in setup-node: wanted 24, found v24." in output
     # The e2e job's artifact: a screenshot of every page the browser test visited, kept for the
     # template's own CI (test-artifacts/, uploaded there).
