@@ -44,7 +44,9 @@ def detection_project(tmp_path_factory) -> Path:
 def test_a_detection_render_holds_the_data_layer_and_detectors_and_passes_their_tests(detection_project):
     assert yaml.safe_load((detection_project / ".copier-answers.yml").read_text())["task"] == "detection"
     assert all(path.exists() for path in detection_paths(detection_project))
-    assert "the pipeline, not yet the server" in (detection_project / "README.md").read_text()
+    readme = (detection_project / "README.md").read_text()
+    assert "**Detection: the pipeline and the server.**" in readme
+    assert "not yet the server" not in readme
     tests = ["tests/data", "tests/detection", "tests/test_readme.py", "tests/test_layout.py"]
     result = run_in(detection_project, sys.executable, "-m", "pytest", *tests, "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", result.stdout)
