@@ -34,6 +34,7 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..artifacts import ArtifactError, verify_manifest
+from ..params import write_json
 from . import host
 from .engines import ENGINES, InferenceEngine, load_engine
 from .golden import GoldenSetError, load_golden
@@ -119,8 +121,61 @@ def read_manifest(model_dir: Path) -> dict:
 
 
 def runtimes_for(manifest: dict) -> list[str]:
-    """The runtimes that can run a model directory's file: ONNX -> CPU runtimes, else TensorRT."""
-    return list(ONNX_RUNTIMES) if str(manifest.get("file", "")).endswith(".onnx") else ["tensorrt"]
+    """The runtimes that can run a model directory's file: ONNX -> CPU runtimes, else TensorRT. A
+    detector's ONNX file (manifest `task: detection`) runs on ONNX Runtime only: its NMS and
+    data-dependent shapes are what the pipeline checked (runtime/detection.py DetectorEngine)."""
+    if not str(manifest.get("file", "")).endswith(".onnx"):
+        return ["tensorrt"]
+    return ["onnxruntime"] if manifest.get("task") == "detection" else list(ONNX_RUNTIMES)
+
+
+def write_bundle(
+    bundle_dir: Path, artifacts: dict[str, tuple[Path, bool]], shared_fields: tuple[str, ...], score: str
+) -> dict[str, Any]:
+    """Write the bundle the server chooses from (read back by bundle_candidates) and return its manifest.
+
+    `artifacts`: bundle directory name -> (pipeline model directory, required); an optional one
+    without a manifest is left out. Each is verified, copied into `bundle_dir / name` and verified
+    again. The manifest: `kind: bundle`, `sha256` of the candidates' checksums (the bundle's identity,
+    which names versions), the total `size_bytes`, `precision` (the names joined by "+"), the first
+    artifact's `shared_fields`, `score` (e.g. accuracy, map_50) of the `int8` candidate, and one
+    candidate per artifact with the runtimes that may run it (runtimes_for). Raises ArtifactError for
+    a missing required artifact or one that no longer matches its manifest.
+    """
+    bundle_dir = Path(bundle_dir)
+    if bundle_dir.exists():
+        shutil.rmtree(bundle_dir)
+    bundle_dir.mkdir(parents=True)
+    candidates, reference = [], None
+    for name, (source, required) in artifacts.items():
+        if not (Path(source) / "manifest.json").is_file() and not required:
+            continue
+        _, manifest = verify_manifest(source)
+        reference = reference or manifest
+        shutil.copytree(source, bundle_dir / name)
+        verify_manifest(bundle_dir / name)
+        candidates.append(
+            {
+                "name": name,
+                "directory": name,
+                "precision": manifest.get("precision", "fp32"),
+                "runtimes": runtimes_for(manifest),
+                "sha256": manifest["sha256"],
+                "size_bytes": manifest["size_bytes"],
+                score: manifest.get(score),
+            }
+        )
+    bundle = {
+        "kind": "bundle",
+        "sha256": hashlib.sha256("".join(c["sha256"] for c in candidates).encode()).hexdigest(),
+        "size_bytes": sum(c["size_bytes"] for c in candidates),
+        "precision": "+".join(c["name"] for c in candidates),
+        **{key: reference[key] for key in shared_fields if reference and key in reference},
+        score: next((c[score] for c in candidates if c["name"] == "int8"), None),
+        "candidates": candidates,
+    }
+    write_json(bundle_dir / "manifest.json", bundle)
+    return bundle
 
 
 def bundle_candidates(model_dir: Path) -> list[Candidate]:
